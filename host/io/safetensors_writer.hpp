@@ -1,0 +1,59 @@
+// Streams a .safetensors file whose header is known before any data: the planned tensors are
+// written in order into a temporary file beside the output, which is renamed over the final
+// name only by commit(). Destroyed without commit (an error, a signal), it removes the temporary
+// file, so a failed run never leaves a partial output.
+#pragma once
+
+#include <ctq/ctq_plugin.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace ctq {
+
+struct OutputTensor {
+    std::string name;
+    ctq_dtype dtype = CTQ_DTYPE_F32;
+    std::vector<int64_t> shape;
+};
+
+class SafetensorsWriter {
+public:
+    // Refuses (CtqError) when output is the same file as any of `inputs`. Creates the temporary
+    // file and writes the header at once.
+    SafetensorsWriter(const std::filesystem::path& output, std::vector<OutputTensor> tensors,
+                      const std::map<std::string, std::string>& metadata,
+                      const std::vector<std::filesystem::path>& inputs);
+    ~SafetensorsWriter();
+    SafetensorsWriter(const SafetensorsWriter&) = delete;
+    SafetensorsWriter& operator=(const SafetensorsWriter&) = delete;
+
+    // Appends bytes of the named tensor, which must be the next one in plan order (or the one
+    // in progress). Several calls may fill one tensor.
+    void write(const std::string& name, const void* data, uint64_t nbytes);
+
+    // Checks every tensor is complete, flushes, fsyncs and renames into place.
+    void commit();
+
+    const std::filesystem::path& temp_path() const { return temp_; }
+    uint64_t bytes_written() const { return written_; }
+
+private:
+    std::filesystem::path output_;
+    std::filesystem::path temp_;
+    std::vector<OutputTensor> tensors_;
+    std::vector<uint64_t> sizes_;
+    size_t current_ = 0;
+    uint64_t current_done_ = 0;
+    uint64_t written_ = 0;
+    int fd_ = -1;
+    bool committed_ = false;
+};
+
+// Every temporary file of a live writer, for signal handlers that must remove them.
+void remove_live_temporaries() noexcept;
+
+}  // namespace ctq
