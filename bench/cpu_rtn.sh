@@ -10,8 +10,8 @@ mkdir -p "$W"
 M="$W/flux_bench.safetensors"
 [ -f "$M" ] || build/bin/ctq demo-model "$M" --hidden 3072 --double_blocks 2 --single_blocks 0
 SIZE=$(stat -c %s "$M")
-secs() { local s e; s=$(date +%s.%N); "$@" >/dev/null 2>&1; e=$(date +%s.%N); echo "$e - $s" | bc -l; }
-rate() { echo "scale=3; $SIZE / $1 / 1000000000" | bc -l; }
+secs() { local s e; s=$(date +%s.%N); "$@" >/dev/null 2>&1; e=$(date +%s.%N); awk "BEGIN{print $e - $s}"; }
+rate() { awk "BEGIN{printf \"%.3f\", $SIZE / $1 / 1e9}"; }
 cat "$M" >/dev/null  # warm the page cache: every figure below reads from memory
 echo "model: $M ($SIZE bytes), $(nproc) cores, $(date -u +%F)"
 t=$(secs cat "$M"); echo "floor: read input            $(printf %.3f "$t") s  $(rate "$t") GB/s"
