@@ -1,0 +1,72 @@
+// CPU twins of the INT8 weight quantization kernels (see ctq/kernels/int8.hpp).
+#include <ctq/kernels/int8.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+namespace ctq::kern {
+
+Int8NonFinite int8_scan_non_finite_cpu(const float* w, int64_t n) {
+    Int8NonFinite r;
+    for (int64_t i = 0; i < n; ++i) {
+        if (std::isfinite(w[i])) continue;
+        if (r.count++ == 0) r.first = i;
+    }
+    return r;
+}
+
+void int8_tile_amax_cpu(const float* w, const Int8Tiling& t, float* amax) {
+    std::fill(amax, amax + t.count(), 0.f);
+    const int64_t gc = t.grid_cols();
+    for (int64_t r = 0; r < t.rows; ++r) {
+        float* tile_row = amax + (r / t.tile_rows) * gc;
+        const float* src = w + r * t.cols;
+        for (int64_t c0 = 0, tc = 0; c0 < t.cols; c0 += t.tile_cols, ++tc) {
+            const int64_t c1 = std::min(t.cols, c0 + t.tile_cols);
+            float m = tile_row[tc];
+            for (int64_t c = c0; c < c1; ++c) m = std::max(m, std::fabs(src[c]));
+            tile_row[tc] = m;
+        }
+    }
+}
+
+void int8_tile_scales_cpu(Int8Mode mode, const float* amax, int64_t count, float* apply,
+                          float* stored) {
+    const bool all_zero = std::all_of(amax, amax + count, [](float a) { return a == 0.f; });
+    for (int64_t i = 0; i < count; ++i) {
+        const Int8TileScale s = all_zero ? int8_zero_weight_scale() : int8_tile_scale(mode, amax[i]);
+        apply[i] = s.apply;
+        stored[i] = s.stored;
+    }
+}
+
+void int8_encode_cpu(Int8Mode mode, const float* w, const Int8Tiling& t, const float* apply,
+                     int8_t* q) {
+    for (int64_t r = 0; r < t.rows; ++r) {
+        const float* tile_row = apply + (r / t.tile_rows) * t.grid_cols();
+        for (int64_t c = 0; c < t.cols; ++c)
+            q[r * t.cols + c] = int8_encode(mode, w[r * t.cols + c], tile_row[c / t.tile_cols]);
+    }
+}
+
+void int8_decode_cpu(const int8_t* q, const Int8Tiling& t, const float* stored, float* w) {
+    for (int64_t r = 0; r < t.rows; ++r) {
+        const float* tile_row = stored + (r / t.tile_rows) * t.grid_cols();
+        for (int64_t c = 0; c < t.cols; ++c)
+            w[r * t.cols + c] = int8_decode(q[r * t.cols + c], tile_row[c / t.tile_cols]);
+    }
+}
+
+Int8NonFinite int8_quantize_cpu(Int8Mode mode, const float* w, const Int8Tiling& t, int8_t* q,
+                                float* stored) {
+    const Int8NonFinite bad = int8_scan_non_finite_cpu(w, t.rows * t.cols);
+    if (bad.count != 0) return bad;
+    std::vector<float> amax(static_cast<size_t>(t.count())), apply(amax.size());
+    int8_tile_amax_cpu(w, t, amax.data());
+    int8_tile_scales_cpu(mode, amax.data(), t.count(), apply.data(), stored);
+    int8_encode_cpu(mode, w, t, apply.data(), q);
+    return bad;
+}
+
+}  // namespace ctq::kern
