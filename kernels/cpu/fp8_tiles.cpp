@@ -1,0 +1,149 @@
+// CPU twins of the FP8 tile kernels: amax, encode, decode, non-finite search, and the whole
+// round-to-nearest quantization. Inner loops run over one tile's contiguous columns of a row
+// with the format fixed at compile time, so they vectorise; threads split rows.
+#include <ctq/kernels/fp8.hpp>
+#include <ctq/kernels/parallel.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <mutex>
+#include <vector>
+
+namespace ctq::kern {
+namespace {
+
+// max |x| of n floats as f32 bits: for non-negative floats integer order is float order, and
+// NaN (bits above Inf's) wins, so a non-finite element shows in the result.
+uint32_t abs_max_bits(const float* p, int64_t n) {
+    uint32_t m = 0;
+    for (int64_t i = 0; i < n; ++i) {
+        uint32_t u;
+        std::memcpy(&u, p + i, 4);
+        u &= 0x7fffffffu;
+        m = u > m ? u : m;
+    }
+    return m;
+}
+
+// Folds one row into the running per-tile-column maxima `acc` (tiles_across entries).
+void accumulate_row_amax(const float* row, const Fp8Tiling& t, uint32_t* acc) {
+    for (int64_t c0 = 0, j = 0; c0 < t.cols; c0 += t.tile_cols, ++j) {
+        const uint32_t m = abs_max_bits(row + c0, std::min(t.tile_cols, t.cols - c0));
+        acc[j] = std::max(acc[j], m);
+    }
+}
+
+template <class F>
+void encode_rows(const float* w, const Fp8Tiling& t, const float* qscale, uint8_t* codes,
+                 int64_t r0, int64_t r1) {
+    const int64_t across = t.tiles_across();
+    for (int64_t r = r0; r < r1; ++r) {
+        const float* row = w + r * t.cols;
+        uint8_t* out = codes + r * t.cols;
+        const float* qs = qscale + (r / t.tile_rows) * across;
+        for (int64_t c0 = 0, j = 0; c0 < t.cols; c0 += t.tile_cols, ++j) {
+            const int64_t c1 = std::min(c0 + t.tile_cols, t.cols);
+            const float s = qs[j];
+            for (int64_t c = c0; c < c1; ++c) out[c] = fp8_quantize_element<F>(row[c], s);
+        }
+    }
+}
+
+template <class F>
+void decode_rows(const uint8_t* codes, const Fp8Tiling& t, const float* scale, float* out,
+                 int64_t r0, int64_t r1) {
+    float table[256];
+    for (int c = 0; c < 256; ++c) table[c] = fp8_decode<F>(static_cast<uint8_t>(c));
+    const int64_t across = t.tiles_across();
+    for (int64_t r = r0; r < r1; ++r) {
+        const uint8_t* in = codes + r * t.cols;
+        float* row = out + r * t.cols;
+        const float* sc = scale + (r / t.tile_rows) * across;
+        for (int64_t c0 = 0, j = 0; c0 < t.cols; c0 += t.tile_cols, ++j) {
+            const int64_t c1 = std::min(c0 + t.tile_cols, t.cols);
+            const float d = sc[j];
+            for (int64_t c = c0; c < c1; ++c) row[c] = table[in[c]] * d;
+        }
+    }
+}
+
+}  // namespace
+
+void fp8_tile_amax_cpu(const float* w, const Fp8Tiling& t, float* amax) {
+    const int64_t across = t.tiles_across();
+    std::vector<uint32_t> bits(static_cast<size_t>(t.tile_count()), 0u);
+    if (t.tiles_down() == 1) {
+        // One tile row (per-tensor): threads take row ranges and merge their partial maxima.
+        std::mutex merge;
+        parallel_for(t.rows, t.cols, [&](int64_t r0, int64_t r1) {
+            std::vector<uint32_t> part(static_cast<size_t>(across), 0u);
+            for (int64_t r = r0; r < r1; ++r) accumulate_row_amax(w + r * t.cols, t, part.data());
+            std::lock_guard<std::mutex> lock(merge);
+            for (int64_t j = 0; j < across; ++j) bits[j] = std::max(bits[j], part[j]);
+        });
+    } else {
+        // Threads take whole tile rows, so every tile has one writer.
+        parallel_for(t.tiles_down(), t.tile_rows * t.cols, [&](int64_t b0, int64_t b1) {
+            for (int64_t b = b0; b < b1; ++b) {
+                const int64_t r_end = std::min((b + 1) * t.tile_rows, t.rows);
+                for (int64_t r = b * t.tile_rows; r < r_end; ++r)
+                    accumulate_row_amax(w + r * t.cols, t, bits.data() + b * across);
+            }
+        });
+    }
+    for (size_t i = 0; i < bits.size(); ++i) amax[i] = f32_from_bits(bits[i]);
+}
+
+void fp8_encode_cpu(const float* w, const Fp8Tiling& t, const float* qscale, Fp8Format f,
+                    uint8_t* codes) {
+    with_fp8_format(f, [&](auto fmt) {
+        using F = decltype(fmt);
+        parallel_for(t.rows, t.cols, [&](int64_t r0, int64_t r1) {
+            encode_rows<F>(w, t, qscale, codes, r0, r1);
+        });
+    });
+}
+
+void fp8_decode_cpu(const uint8_t* codes, const Fp8Tiling& t, const float* scale, Fp8Format f,
+                    float* out) {
+    with_fp8_format(f, [&](auto fmt) {
+        using F = decltype(fmt);
+        parallel_for(t.rows, t.cols, [&](int64_t r0, int64_t r1) {
+            decode_rows<F>(codes, t, scale, out, r0, r1);
+        });
+    });
+}
+
+Fp8NonFinite fp8_find_nonfinite_cpu(const float* w, int64_t n) {
+    Fp8NonFinite total;
+    std::mutex merge;
+    parallel_for(n, 1, [&](int64_t i0, int64_t i1) {
+        Fp8NonFinite part;
+        for (int64_t i = i0; i < i1; ++i) {
+            if (std::isfinite(w[i])) continue;
+            if (part.count++ == 0) part.first = i;
+        }
+        std::lock_guard<std::mutex> lock(merge);
+        total.count += part.count;
+        if (part.first >= 0 && (total.first < 0 || part.first < total.first)) total.first = part.first;
+    });
+    return total;
+}
+
+Fp8NonFinite fp8_quantize_cpu(const float* w, const Fp8Tiling& t, Fp8Format f, Fp8ScaleRule rule,
+                              uint8_t* codes, float* stored) {
+    const size_t count = static_cast<size_t>(t.tile_count());
+    std::vector<float> amax(count), qscale(count);
+    fp8_tile_amax_cpu(w, t, amax.data());
+    if (!std::all_of(amax.begin(), amax.end(), [](float a) { return std::isfinite(a); }))
+        return fp8_find_nonfinite_cpu(w, t.rows * t.cols);
+    if (!fp8_scales_from_amax(amax.data(), static_cast<int64_t>(count), f, rule, qscale.data(), stored)) {
+        std::memset(codes, 0, static_cast<size_t>(t.rows * t.cols));  // all zero (-0 too): codes 0
+        return {};
+    }
+    fp8_encode_cpu(w, t, qscale.data(), f, codes);
+    return {};
+}
+
+}  // namespace ctq::kern
