@@ -60,7 +60,7 @@ void AsyncWriter::run() {
         {
             std::unique_lock<std::mutex> lock(mu_);
             cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
-            if (queue_.empty() || error_) return;
+            if (stop_ || error_) return;  // normal completion drains first; stop discards
             item = std::move(queue_.front());
             queue_.pop_front();
             busy_ = true;
