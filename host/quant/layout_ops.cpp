@@ -92,6 +92,15 @@ void LayoutOps::quantize(const float* w, QuantizedLayer& q) const {
                                       static_cast<int32_t>(outs.size()), &err), err);
 }
 
+bool LayoutOps::try_quantize(const ctq_tensor_view& w, std::vector<ctq_tensor_view>& outs) const {
+    ctq_error err{};
+    const int32_t status =
+        desc_->quantize(desc_->user, &w, &params_, outs.data(), static_cast<int32_t>(outs.size()), &err);
+    if (status == CTQ_ERR_UNSUPPORTED) return false;
+    check("quantize", status, err);
+    return true;
+}
+
 void LayoutOps::dequantize(const QuantizedLayer& q, float* w_out) const {
     auto out = cpu_view(w_out, CTQ_DTYPE_F32, {q.rows, q.cols});
     const auto outs = q.views();

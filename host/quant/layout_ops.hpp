@@ -34,6 +34,8 @@ public:
 
     // w: F32 [rows, cols] contiguous on the CPU.
     void quantize(const float* w, QuantizedLayer& q) const;
+    // Any device: false when the layout answers CTQ_ERR_UNSUPPORTED (e.g. no CUDA in it).
+    bool try_quantize(const ctq_tensor_view& w, std::vector<ctq_tensor_view>& outs) const;
     void dequantize(const QuantizedLayer& q, float* w_out) const;
     void bracket(const float* x, const QuantizedLayer& q, float* lo, float* hi) const;
     void encode_values(const float* v, QuantizedLayer& q) const;
