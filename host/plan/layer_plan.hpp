@@ -31,6 +31,9 @@ struct LayerPlan {
     ctq_layout_params params{};
     RoundingMethod method = RoundingMethod::Nearest;
     bool input_scale = false;  // also write <base>.input_scale (text-encoder rule, --input_scale)
+    // Set with input_scale when a text-encoder preset asked for it (REFERENCE_SPEC 4.4: the
+    // reference writes the weight's dequant scale there); otherwise --input_scale means 1.0.
+    bool input_scale_from_text_encoder = false;
 };
 
 const char* to_string(PlanAction a);

@@ -1,0 +1,17 @@
+// Test-only preset plugin built from the SDK alone: a model family "toynet" whose rules exercise
+// every field of the preset schema.
+#include <ctq/plugin.hpp>
+
+CTQ_PLUGIN("test_preset", "0", "a preset for tests") {
+    static const ctq_preset_desc toynet{
+        sizeof(ctq_preset_desc), "toynet", "ToyNet: keep img_in and the first block, drop aux heads",
+        "diffusion",
+        R"({"name": "toynet", "category": "diffusion", "help": "ToyNet",
+            "exclude": ["img_in"], "highprec": ["double_blocks.0."], "remove": ["vae_like"],
+            "implies": ["toynet_te"]})"};
+    static const ctq_preset_desc toynet_te{
+        sizeof(ctq_preset_desc), "toynet_te", "ToyNet text side: input_scale rule only", "text",
+        R"({"name": "toynet_te", "text_encoder_input_scale": true})"};
+    reg.add(toynet);
+    reg.add(toynet_te);
+}
