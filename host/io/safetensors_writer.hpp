@@ -50,7 +50,11 @@ private:
     uint64_t current_done_ = 0;
     uint64_t written_ = 0;
     int fd_ = -1;
+    int live_slot_ = -1;  // entry in the signal-safe list of temporaries
     bool committed_ = false;
+
+    void write_all(const std::string& tensor, const void* data, uint64_t nbytes);
+    void discard() noexcept;
 };
 
 // Every temporary file of a live writer, for signal handlers that must remove them.
