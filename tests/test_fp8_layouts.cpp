@@ -26,7 +26,7 @@ const ctq::Registry& registry() {
     return reg;
 }
 
-const char* const kLayouts[] = {"float8_e4m3fn", "float8_e4m3fn_rowwise", "float8_e4m3fn_blockwise",
+const std::string kLayouts[] = {"float8_e4m3fn", "float8_e4m3fn_rowwise", "float8_e4m3fn_blockwise",
                                 "float8_e5m2"};
 
 ctq_layout_params params(ctq_scaling_mode mode, int64_t block = 0) {
@@ -131,7 +131,8 @@ TEST_CASE("fp8 plugin registers four layouts with their facts") {
         {"float8_e5m2", "fp8_e5m2", "tensor", CTQ_DTYPE_F8_E5M2, CTQ_LAYOUT_COMFY_NATIVE | CTQ_LAYOUT_NEEDS_FPMM},
     };
     for (const auto& e : expect) {
-        CAPTURE(e.name);
+        const std::string name = e.name;
+        CAPTURE(name);
         const ctq_layout_desc* d = reg.layout(e.name);
         REQUIRE(d != nullptr);
         CHECK(std::string(d->family) == e.family);
@@ -178,7 +179,7 @@ TEST_CASE("fp8 .comfy_quant bytes are Python json.dumps output") {
 }
 
 TEST_CASE("fp8 quantize equals a naive per-element reimplementation, partial tiles included") {
-    for (const char* layout : kLayouts)
+    for (const std::string& layout : kLayouts)
         for (const Shape s : kShapes)
             for (int64_t block : {int64_t(64), int64_t(0)}) {
                 CAPTURE(layout);
@@ -193,7 +194,7 @@ TEST_CASE("fp8 quantize equals a naive per-element reimplementation, partial til
                 std::vector<float> scales;
                 const Grid g = grid_of(layout, s.rows, s.cols, block ? block : 128);
                 const bool divide = mode_of(layout) == CTQ_SCALING_TENSOR;
-                if (std::string(layout) == "float8_e5m2")
+                if (layout == "float8_e5m2")
                     naive_quantize<ctq::kern::Fp8E5M2>(w, s.rows, s.cols, g, divide, codes, scales);
                 else
                     naive_quantize<ctq::kern::Fp8E4M3Fn>(w, s.rows, s.cols, g, divide, codes, scales);
@@ -207,7 +208,7 @@ TEST_CASE("fp8 quantize equals a naive per-element reimplementation, partial til
 }
 
 TEST_CASE("fp8 all-zero weight: codes 0 and scales 1 of the mode's shape") {
-    for (const char* layout : kLayouts) {
+    for (const std::string& layout : kLayouts) {
         CAPTURE(layout);
         std::vector<float> w(130 * 200, 0.0f);
         for (size_t i = 0; i < w.size(); i += 3) w[i] = -0.0f;
@@ -223,7 +224,7 @@ TEST_CASE("fp8 all-zero weight: codes 0 and scales 1 of the mode's shape") {
 }
 
 TEST_CASE("fp8 NaN and Inf are refused with the count and the first position") {
-    for (const char* layout : kLayouts) {
+    for (const std::string& layout : kLayouts) {
         CAPTURE(layout);
         auto w = random_weight(70, 90, 3);
         w[13 * 90 + 17] = std::numeric_limits<float>::quiet_NaN();
@@ -257,7 +258,7 @@ TEST_CASE("fp8 NaN and Inf are refused with the count and the first position") {
 }
 
 TEST_CASE("fp8 grid operations: bracket, encode_values and expand_scale agree with dequantize") {
-    for (const char* layout : kLayouts)
+    for (const std::string& layout : kLayouts)
         for (const Shape s : {Shape{130, 200}, Shape{67, 129}, Shape{1, 33}}) {
             CAPTURE(layout);
             CAPTURE(s.rows);
@@ -276,7 +277,7 @@ TEST_CASE("fp8 grid operations: bracket, encode_values and expand_scale agree wi
             for (int64_t i = 0; i < n; ++i) x[i] = w[i] + jitter(rng) * std::fabs(w[i]) * 0.2f;
             for (int64_t i = 0; i < n; i += 50) x[i] = (i % 100 ? -1.0f : 1.0f) * 1000.0f * ctq::kern::Fp8E5M2::kMax * d[i];
             ops.bracket(x.data(), q, lo.data(), hi.data());
-            const float fmt_max = std::string(layout) == "float8_e5m2" ? ctq::kern::Fp8E5M2::kMax : 448.0f;
+            const float fmt_max = layout == "float8_e5m2" ? ctq::kern::Fp8E5M2::kMax : 448.0f;
             int64_t bad_order = 0, bad_saturation = 0, bad_lo = 0, bad_hi = 0;
             for (int64_t i = 0; i < n; ++i) {
                 const float top = fmt_max * d[i];
@@ -316,9 +317,9 @@ TEST_CASE("fp8 grid operations: bracket, encode_values and expand_scale agree wi
 }
 
 TEST_CASE("fp8 dequantize error is within half a grid step times the scale") {
-    for (const char* layout : kLayouts) {
+    for (const std::string& layout : kLayouts) {
         CAPTURE(layout);
-        const bool e5m2 = std::string(layout) == "float8_e5m2";
+        const bool e5m2 = layout == "float8_e5m2";
         const int mant = e5m2 ? 2 : 3, bias = e5m2 ? 15 : 7;
         const auto w = random_weight(96, 160, 21);
         const auto ops = ops_for(layout, 64);
