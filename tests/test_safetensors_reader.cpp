@@ -7,6 +7,7 @@
 
 #include <cstring>
 #include <set>
+#include <sys/stat.h>
 
 using namespace ctq;
 using namespace ctq::test;
@@ -43,10 +44,13 @@ TEST_CASE("at least a dozen distinct malformations, each with its own message") 
     CHECK(messages.size() >= 12);
 }
 
-TEST_CASE("missing file and directory are refused") {
+TEST_CASE("missing file, directory and FIFO are refused") {
     TempDir dir;
     CHECK(refusal(dir / "absent.safetensors").find("cannot open") != std::string::npos);
     CHECK(refusal(dir.path()).find("not a regular file") != std::string::npos);
+    // A FIFO with no writer must be refused, not block the reader forever.
+    REQUIRE(::mkfifo((dir / "fifo").c_str(), 0600) == 0);
+    CHECK(refusal(dir / "fifo").find("not a regular file") != std::string::npos);
 }
 
 TEST_CASE("a valid file: padding spaces, metadata, sub-byte and zero-sized tensors, offset order") {

@@ -66,9 +66,13 @@ public:
         return true;
     }
     bool key(string_t& k) override {
-        if (depth_ == 1 && ++top_keys_ > kMaxTensorCount + 1)
+        const bool top = depth_ == 1;
+        if (top && ++top_keys_ > kMaxTensorCount + 1)
             fail(file_, "", "header lists more than " + std::to_string(kMaxTensorCount) + " tensors");
-        if (!keys_.back().insert(k).second) fail(file_, printable_name(k), "duplicate key in header");
+        if (top) entry_ = k;
+        if (!keys_.back().insert(k).second)
+            fail(file_, printable_name(entry_),
+                 top ? "duplicate key in header" : "duplicate key '" + printable_name(k) + "' in its entry");
         return true;
     }
     bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception& e) override {
@@ -85,6 +89,7 @@ private:
     const std::string& file_;
     int depth_ = 0;
     uint64_t top_keys_ = 0;
+    std::string entry_;  // the top-level key being parsed, to name it in messages
     std::vector<std::unordered_set<std::string>> keys_;
 };
 

@@ -28,7 +28,7 @@ uint64_t read_u64_le(const uint8_t* p) {
 
 SafetensorsReader::SafetensorsReader(const std::filesystem::path& path) : path_(path) {
     const std::string file = path.string();
-    fd_ = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+    fd_ = ::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);  // a FIFO must not block us
     if (fd_ < 0) fail(file, "", std::string("cannot open: ") + std::strerror(errno));
     try {
         struct stat st {};

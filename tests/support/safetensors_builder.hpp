@@ -106,6 +106,9 @@ inline std::vector<MalformedCase> malformed_cases() {
         {"trailing_bytes", safetensors_bytes("{" + ok + "}", data8 + "xyz"), "3 trailing bytes"},
         {"duplicate_key", safetensors_bytes("{" + entry("w", "U8", "[4]", 0, 4) + "," + entry("w", "U8", "[4]", 4, 8) + "}", data8),
          "duplicate key", "w"},
+        {"duplicate_field", safetensors_bytes("{\"w\":{\"dtype\":\"F32\",\"dtype\":\"F32\",\"shape\":[2],"
+                                              "\"data_offsets\":[0,8]}}", data8),
+         "duplicate key 'dtype' in its entry", "w"},
         {"metadata_not_string_map", safetensors_bytes("{\"__metadata__\":{\"k\":1}," + ok + "}", data8),
          "__metadata__ value of 'k' is not a string"},
         {"metadata_not_object", safetensors_bytes("{\"__metadata__\":[\"k\"]," + ok + "}", data8),
