@@ -88,7 +88,7 @@ struct PresetRow {
 // REFERENCE_SPEC 3.3, in the reference's order (which is also the --help-filters order).
 const PresetRow kPresets[] = {
     {"gemma4", "text", "Gemma 4: keep audio/vision towers and per-layer projections", kGemma4Avoid, kNone, kNone, false, nullptr},
-    {"qwen35", "text", "Qwen3.5 text encoder: keep first/last layers, embeddings, vision stem (implies --generic_text)", kQwen35Avoid, kNone, kNone, false, "generic_text"},
+    {"qwen35", "text", "Qwen3.5 text encoder: keep first/last layers, embeddings, vision stem", kQwen35Avoid, kNone, kNone, false, "generic_text"},
     {"t5xxl", "text", "T5-XXL encoder: keep norms/biases/embeddings, drop decoder and lm_head", kAvoidKeyNames, kNone, kT5xxlRemove, true, nullptr},
     {"mistral", "text", "Mistral text encoder: keep norms/biases/embeddings", kAvoidKeyNames, kNone, kNone, true, nullptr},
     {"visual", "text", "Vision-language encoders: keep the MLP projections", kVisualAvoid, kNone, kNone, true, nullptr},
