@@ -193,6 +193,13 @@ TEST_CASE("--heur skips layers not divisible by the family default or --block_si
     o.primary.block_size = 64;
     CHECK(ctq::Planner(o, reg).plan_tensor(tensor("a.weight", {192, 192})).action == ctq::PlanAction::Quantize);
 
+    // 1.1 sets --block_size 128 when the fallback (or custom) tier is INT8: --heur follows.
+    o = fp8_tensor_simple();
+    o.primary.heur = true;
+    o.fallback = tier("int8", "row");
+    CHECK(ctq::Planner(o, reg).plan_tensor(tensor("a.weight", {192, 192})).reason ==
+          "primary tier skipped by --heur: 192x192 is not a multiple of block 128");
+
     // Custom-tier layers follow --custom-heur, with the primary's block.
     o = fp8_tensor_simple();
     o.primary.heur = true;

@@ -50,7 +50,10 @@ Planner::Planner(const PlanOptions& options, const Registry& registry) : options
     for (const auto& p : presets_) text_encoder_rule_ = text_encoder_rule_ || p.text_encoder_input_scale;
     if (!options.layer_config.empty())
         layer_config_ = LayerConfig::load(options.layer_config, registry, options.layer_config_fullmatch);
-    heuristic_block_ = heuristic_block_size(primary_);
+    const auto is_int8 = [](const std::optional<ResolvedTier>& t) {
+        return t && std::string(t->layout->family) == "int8";
+    };
+    heuristic_block_ = heuristic_block_size(primary_, is_int8(custom_) || is_int8(fallback_));
 }
 
 std::vector<LayerPlan> Planner::plan(const std::vector<TensorInfo>& tensors) const {

@@ -110,8 +110,9 @@ ResolvedTier resolve_tier(const std::string& tier_name, const TierFormat& format
     return t;
 }
 
-int64_t heuristic_block_size(const ResolvedTier& primary) {
+int64_t heuristic_block_size(const ResolvedTier& primary, bool int8_other_tier) {
     if (primary.params.block_size > 0) return primary.params.block_size;
+    if (int8_other_tier) return 128;
     for (const auto& f : kHeuristicBlocks)
         if (primary.layout->family == std::string(f.family)) return f.block;
     return 128;

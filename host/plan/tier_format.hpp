@@ -48,8 +48,9 @@ struct ResolvedTier {
 ResolvedTier resolve_tier(const std::string& tier_name, const TierFormat& format,
                           const Registry& registry, int64_t inherited_block_size);
 
-// Block edge the --heur rule tests against (3.4): --block_size after 1.1, else per family.
-int64_t heuristic_block_size(const ResolvedTier& primary);
+// Block edge the --heur rule tests against (3.4): --block_size after the defaulting of 1.1
+// (which also sets 128 when the custom or fallback tier is INT8), else per primary family.
+int64_t heuristic_block_size(const ResolvedTier& primary, bool int8_other_tier);
 
 // 3.4: empty when the layer passes, else why it is skipped.
 std::string heuristic_failure(int64_t rows, int64_t cols, int64_t block);
