@@ -19,19 +19,23 @@ bool contains(const std::string& text, const std::string& part) {
 
 TEST_CASE("tensors group by block index; a stack of one named like a block is still a block") {
     const std::vector<ctq::TensorInfo> ts = {
-        tensor("blocks.10.attn.weight", {8, 8}), tensor("blocks.2.attn.weight", {8, 8}),
-        tensor("blocks.2.attn.bias", {8}),       tensor("blocks.10.attn.bias", {8}),
+        tensor("blocks.10.attn.weight", {8, 8}),
+        tensor("blocks.2.attn.weight", {8, 8}),
+        tensor("blocks.2.attn.bias", {8}),
+        tensor("blocks.10.attn.bias", {8}),
         tensor("final_layer.adaLN_modulation.1.weight", {8, 8}),
         tensor("final_layer.linear.weight", {8, 8}),
-        tensor("encoder.block.0.q.weight", {8, 8}), tensor("img_in.weight", {8, 8})};
+        tensor("encoder.block.0.q.weight", {8, 8}),
+        tensor("img_in.weight", {8, 8})};
     const auto groups = ctq::group_tensors(ts);
     std::vector<std::string> names;
     for (const auto& g : groups) names.push_back(g.name);
-    CHECK(names == std::vector<std::string>{"blocks.2", "blocks.10", "encoder.block.0", "final_layer", "img_in"});
+    CHECK(names == std::vector<std::string>{"blocks.2", "blocks.10", "encoder.block.0",
+                                            "final_layer", "img_in"});
     CHECK(groups[0].is_block);
     CHECK(groups[0].stack == "blocks");
-    CHECK(groups[2].is_block);       // "block" names a stack
-    CHECK_FALSE(groups[3].is_block); // adaLN_modulation.1 is not a block index
+    CHECK(groups[2].is_block);        // "block" names a stack
+    CHECK_FALSE(groups[3].is_block);  // adaLN_modulation.1 is not a block index
     CHECK(groups[3].tensors.size() == 2);
     CHECK(groups[0].tensors[0]->name == "blocks.2.attn.bias");
     CHECK(ctq::same_structure(groups[0], groups[1]));
@@ -63,7 +67,8 @@ TEST_CASE("inspect tiny_t5: the t5xxl preset fits and removes the decoder") {
     REQUIRE_FALSE(fits.empty());
     CHECK(fits.front().name == "t5xxl");
     CHECK(fits.front().removed ==
-          std::vector<std::string>{"decoder.block.0.layer.0.SelfAttention.q.weight", "lm_head.weight"});
+          std::vector<std::string>{"decoder.block.0.layer.0.SelfAttention.q.weight",
+                                   "lm_head.weight"});
     const std::string text = ctq::inspect_tensors(in.tensors(), reg);
     CHECK(contains(text, "Best match: --t5xxl"));
     CHECK_FALSE(contains(text, "--exclude-layers"));  // t5xxl handles every non-block weight
@@ -72,9 +77,11 @@ TEST_CASE("inspect tiny_t5: the t5xxl preset fits and removes the decoder") {
 TEST_CASE("an unknown family gets a ready --exclude-layers regex; repeated blocks collapse") {
     ctq::Registry reg;
     REQUIRE(reg.load_file(kModelsPlugin));
-    std::vector<ctq::TensorInfo> ts = {tensor("stem.proj.weight", {64, 64}), tensor("head.out.weight", {64, 64}),
-                                       tensor("tok_emb.weight", {100, 64}), tensor("ln.weight", {64})};
-    for (int b = 0; b < 4; ++b) ts.push_back(tensor("trunk." + std::to_string(b) + ".mix.weight", {64, 64}));
+    std::vector<ctq::TensorInfo> ts = {
+        tensor("stem.proj.weight", {64, 64}), tensor("head.out.weight", {64, 64}),
+        tensor("tok_emb.weight", {100, 64}), tensor("ln.weight", {64})};
+    for (int b = 0; b < 4; ++b)
+        ts.push_back(tensor("trunk." + std::to_string(b) + ".mix.weight", {64, 64}));
     const std::string text = ctq::inspect_tensors(ts, reg);
     CHECK(contains(text, "Presets that would change layers of this model (best first):\n  none"));
     CHECK(contains(text, "trunk.1 .. trunk.3  (3 more blocks, same tensors as trunk.0)"));

@@ -77,7 +77,7 @@ TEST_CASE("--flux2 keeps and quantizes what the reference did") {
     ctq::Registry reg;
     load_models_and_fake_layouts(reg);
     auto n = check_against_reference(reg, "../shared/golden/tiny_flux.safetensors",
-                                      "../shared/golden/ref_fp8_flux2.safetensors", "flux2");
+                                     "../shared/golden/ref_fp8_flux2.safetensors", "flux2");
     CHECK(n[ctq::PlanAction::Quantize] > 0);
     CHECK(n[ctq::PlanAction::Copy] > 0);
 }
@@ -86,8 +86,8 @@ TEST_CASE("--distillation_large keeps and quantizes what the reference did") {
     ctq::Registry reg;
     load_models_and_fake_layouts(reg);
     auto n = check_against_reference(reg, "../shared/golden/tiny_flux.safetensors",
-                                      "../shared/golden/ref_fp8_distill.safetensors",
-                                      "distillation_large");
+                                     "../shared/golden/ref_fp8_distill.safetensors",
+                                     "distillation_large");
     CHECK(n[ctq::PlanAction::Quantize] > 0);
     CHECK(n[ctq::PlanAction::Copy] > 0);
 }
@@ -96,7 +96,7 @@ TEST_CASE("--t5xxl drops the decoder and lm_head, keeps embeddings, as the refer
     ctq::Registry reg;
     load_models_and_fake_layouts(reg);
     auto n = check_against_reference(reg, "../shared/golden/tiny_t5.safetensors",
-                                      "../shared/golden/ref_fp8_t5xxl.safetensors", "t5xxl");
+                                     "../shared/golden/ref_fp8_t5xxl.safetensors", "t5xxl");
     CHECK(n[ctq::PlanAction::Quantize] == 14);
     CHECK(n[ctq::PlanAction::Drop] == 2);
     CHECK(n[ctq::PlanAction::Copy] > 0);
@@ -125,6 +125,6 @@ TEST_CASE("with the real fp8 plugin the decisions are the same") {
     REQUIRE(reg.load_file(kModelsPlugin));
     REQUIRE(reg.load_file(fp8));
     auto n = check_against_reference(reg, "../shared/golden/tiny_flux.safetensors",
-                                      "../shared/golden/ref_fp8_flux2.safetensors", "flux2");
+                                     "../shared/golden/ref_fp8_flux2.safetensors", "flux2");
     CHECK(n[ctq::PlanAction::Quantize] > 0);
 }

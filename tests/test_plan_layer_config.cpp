@@ -55,7 +55,8 @@ TEST_CASE("literal length and tier follow the reference's measure") {
     CHECK(ctq::pattern_tier("abcdefgh\\d") == 0);
 }
 
-TEST_CASE("the most specific matching pattern wins: tier first, then literal length, then file order") {
+TEST_CASE(
+    "the most specific matching pattern wins: tier first, then literal length, then file order") {
     ctq::Registry reg;
     load_models_and_fake_layouts(reg);
     const auto cfg = parse(reg, R"({
@@ -135,7 +136,7 @@ TEST_CASE("format names a layout; scaling_mode and block_size override") {
     p = planner.plan_tensor(tensor("txt.weight", {128, 128}));
     CHECK(std::string(p.layout->name) == "int8_tensorwise");
     CHECK(p.params.scaling_mode == CTQ_SCALING_ROW);
-    CHECK(p.params.block_size == 128);  // 1.1: INT8 non-tensor defaults to 128
+    CHECK(p.params.block_size == 128);                // 1.1: INT8 non-tensor defaults to 128
     CHECK(p.method == ctq::RoundingMethod::Nearest);  // inherits global --simple
     p = planner.plan_tensor(tensor("mod.weight", {256, 256}));
     CHECK(p.params.block_size == 128);
@@ -157,7 +158,8 @@ TEST_CASE("a pattern beats presets and regexes; _default does not disable them")
     o.presets = {"flux2"};
     o.exclude_layers = "mlp";
     const ctq::Planner planner(o, reg);
-    auto p = planner.plan_tensor(tensor("img_in.weight", {256, 64}));  // flux2 highprec, but matched
+    auto p =
+        planner.plan_tensor(tensor("img_in.weight", {256, 64}));  // flux2 highprec, but matched
     CHECK(p.action == ctq::PlanAction::Quantize);
     CHECK(std::string(p.layout->name) == "float8_e4m3fn_rowwise");
     p = planner.plan_tensor(tensor("txt_in.weight", {256, 64}));  // flux2 highprec, no pattern
@@ -180,7 +182,8 @@ TEST_CASE("_default with skip keeps every layer no other rule claims") {
     ctq::PlanOptions o = fp8_tensor_simple();
     o.layer_config = file.path.string();
     const ctq::Planner planner(o, reg);
-    CHECK(planner.plan_tensor(tensor("a.qkv.weight", {64, 64})).action == ctq::PlanAction::Quantize);
+    CHECK(planner.plan_tensor(tensor("a.qkv.weight", {64, 64})).action ==
+          ctq::PlanAction::Quantize);
     const auto p = planner.plan_tensor(tensor("a.proj.weight", {64, 64}));
     CHECK(p.action == ctq::PlanAction::Copy);
     CHECK(p.reason == "layer config _default: skip");
@@ -189,7 +192,8 @@ TEST_CASE("_default with skip keeps every layer no other rule claims") {
 TEST_CASE("the whole config is validated up front, errors name the file and the key") {
     ctq::Registry reg;
     load_models_and_fake_layouts(reg);
-    std::string e = error_of(reg, R"({"ok": {"format": "float8_e4m3fn"}, "bad(": {"format": "float8_e4m3fn"}})");
+    std::string e = error_of(
+        reg, R"({"ok": {"format": "float8_e4m3fn"}, "bad(": {"format": "float8_e4m3fn"}})");
     CHECK(e.find("cfg.json") != std::string::npos);
     CHECK(e.find("bad(") != std::string::npos);
     CHECK(e.find("invalid regex") != std::string::npos);
@@ -200,20 +204,31 @@ TEST_CASE("the whole config is validated up front, errors name the file and the 
     CHECK(e.find("unknown format 'nvfp4'") != std::string::npos);
     CHECK(e.find("float8_e4m3fn_rowwise") != std::string::npos);  // lists the known layouts
 
-    CHECK(error_of(reg, R"({"x": {"format": "float8_e4m3fn", "block_size": "64"}})").find("\"block_size\" must be an integer") != std::string::npos);
-    CHECK(error_of(reg, R"({"x": {"format": "float8_e4m3fn", "block_size": 0}})").find("positive") != std::string::npos);
-    CHECK(error_of(reg, R"({"x": {"format": "float8_e4m3fn", "skip": "yes"}})").find("\"skip\" must be true or false") != std::string::npos);
-    CHECK(error_of(reg, R"({"x": {"format": "float8_e4m3fn", "blocksize": 64}})").find("unknown field \"blocksize\"") != std::string::npos);
-    CHECK(error_of(reg, R"({"x": {"format": "float8_e4m3fn", "scaling_mode": "row"}})").find("has no scaling mode 'row'") != std::string::npos);
-    CHECK(error_of(reg, R"({"x": {"format": "int8_tensorwise", "scaling_mode": "diagonal"}})").find("unknown scaling mode 'diagonal'") != std::string::npos);
-    CHECK(error_of(reg, R"({"x": {"format": ""}})").find("needs a \"format\"") != std::string::npos);
+    CHECK(error_of(reg, R"({"x": {"format": "float8_e4m3fn", "block_size": "64"}})")
+              .find("\"block_size\" must be an integer") != std::string::npos);
+    CHECK(
+        error_of(reg, R"({"x": {"format": "float8_e4m3fn", "block_size": 0}})").find("positive") !=
+        std::string::npos);
+    CHECK(error_of(reg, R"({"x": {"format": "float8_e4m3fn", "skip": "yes"}})")
+              .find("\"skip\" must be true or false") != std::string::npos);
+    CHECK(error_of(reg, R"({"x": {"format": "float8_e4m3fn", "blocksize": 64}})")
+              .find("unknown field \"blocksize\"") != std::string::npos);
+    CHECK(error_of(reg, R"({"x": {"format": "float8_e4m3fn", "scaling_mode": "row"}})")
+              .find("has no scaling mode 'row'") != std::string::npos);
+    CHECK(error_of(reg, R"({"x": {"format": "int8_tensorwise", "scaling_mode": "diagonal"}})")
+              .find("unknown scaling mode 'diagonal'") != std::string::npos);
+    CHECK(error_of(reg, R"({"x": {"format": ""}})").find("needs a \"format\"") !=
+          std::string::npos);
     CHECK(error_of(reg, R"({"_default": {"format": ""}})").find("'_default'") != std::string::npos);
-    CHECK(error_of(reg, R"({"x": "float8_e4m3fn"})").find("must be a JSON object") != std::string::npos);
+    CHECK(error_of(reg, R"({"x": "float8_e4m3fn"})").find("must be a JSON object") !=
+          std::string::npos);
     CHECK(error_of(reg, R"([1, 2])").find("must be a JSON object") != std::string::npos);
     CHECK(error_of(reg, R"({"x": )").find("not valid JSON") != std::string::npos);
     // Python-only regex syntax is refused, not misread.
-    CHECK(error_of(reg, R"j({"(?P<n>x)": {"format": "float8_e4m3fn"}})j").find("invalid regex") != std::string::npos);
-    CHECK(error_of(reg, R"({"\\Aimg": {"format": "float8_e4m3fn"}})").find("Python-only") != std::string::npos);
+    CHECK(error_of(reg, R"j({"(?P<n>x)": {"format": "float8_e4m3fn"}})j").find("invalid regex") !=
+          std::string::npos);
+    CHECK(error_of(reg, R"({"\\Aimg": {"format": "float8_e4m3fn"}})").find("Python-only") !=
+          std::string::npos);
     // Fields starting with '_' inside an entry (the template's _shape) are fine.
     CHECK(error_of(reg, R"({"x": {"format": "float8_e4m3fn", "_shape": [3, 4]}})").empty());
 }
@@ -223,5 +238,6 @@ TEST_CASE("a missing layer config file is an error naming it") {
     load_models_and_fake_layouts(reg);
     ctq::PlanOptions o = fp8_tensor_simple();
     o.layer_config = "/nonexistent/ctq_cfg.json";
-    CHECK_THROWS_WITH_AS(ctq::Planner(o, reg), doctest::Contains("/nonexistent/ctq_cfg.json"), ctq::CtqError);
+    CHECK_THROWS_WITH_AS(ctq::Planner(o, reg), doctest::Contains("/nonexistent/ctq_cfg.json"),
+                         ctq::CtqError);
 }

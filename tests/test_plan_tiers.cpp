@@ -50,7 +50,8 @@ TEST_CASE("only non-empty 2-D float .weight tensors are candidates") {
         {tensor("a.scale_table", {64, 64}), "2-D tensor that is not a .weight"},
         {tensor("empty.weight", {0, 64}), "empty tensor"},
         {tensor("q.weight", {64, 64}, CTQ_DTYPE_F8_E4M3), "already quantized (F8_E4M3)"},
-        {tensor("i.weight", {64, 64}, CTQ_DTYPE_I8), "I8 weight: not a float dtype (already quantized?)"},
+        {tensor("i.weight", {64, 64}, CTQ_DTYPE_I8),
+         "I8 weight: not a float dtype (already quantized?)"},
     };
     for (const auto& c : cases) {
         const auto p = planner.plan_tensor(c.t);
@@ -71,12 +72,15 @@ TEST_CASE("remove drops every key with the substring, not only weights") {
     ctq::PlanOptions o = fp8_tensor_simple();
     o.presets = {"t5xxl"};
     const ctq::Planner planner(o, reg);
-    for (const char* key : {"decoder.block.0.layer.0.layer_norm.weight", "lm_head.bias", "decoder.x"}) {
+    for (const char* key :
+         {"decoder.block.0.layer.0.layer_norm.weight", "lm_head.bias", "decoder.x"}) {
         const auto p = planner.plan_tensor(tensor(key, {4}));
         CHECK(p.action == ctq::PlanAction::Drop);
     }
-    CHECK(planner.plan_tensor(tensor("lm_head.weight", {8, 8})).reason == "t5xxl remove: 'lm_head'");
-    CHECK(planner.plan_tensor(tensor("encoder.shared.weight", {8, 8})).reason == "t5xxl exclude: 'shared'");
+    CHECK(planner.plan_tensor(tensor("lm_head.weight", {8, 8})).reason ==
+          "t5xxl remove: 'lm_head'");
+    CHECK(planner.plan_tensor(tensor("encoder.shared.weight", {8, 8})).reason ==
+          "t5xxl exclude: 'shared'");
 }
 
 TEST_CASE("exclusions: regex first, then presets in order; --fallback quantizes them") {
@@ -90,7 +94,8 @@ TEST_CASE("exclusions: regex first, then presets in order; --fallback quantizes 
     CHECK(keep.plan_tensor(tensor("txt_in.weight", {64, 64})).reason == "flux2 highprec: 'txt_in'");
     CHECK(keep.plan_tensor(tensor("distilled_guidance_layer.x.weight", {64, 64})).reason ==
           "distillation_large highprec: 'distilled_guidance_layer'");
-    CHECK(keep.plan_tensor(tensor("double_blocks.0.img_mod.lin.weight", {64, 64})).action == ctq::PlanAction::Copy);
+    CHECK(keep.plan_tensor(tensor("double_blocks.0.img_mod.lin.weight", {64, 64})).action ==
+          ctq::PlanAction::Copy);
 
     o.fallback = tier("int8", "row");
     o.fallback->simple = true;
@@ -132,7 +137,9 @@ TEST_CASE("custom tier beats exclusions; custom layers need a custom format") {
 TEST_CASE("block size defaults (REFERENCE 1.1) and inheritance of --block_size") {
     ctq::Registry reg;
     load_models_and_fake_layouts(reg);
-    auto planned = [&](ctq::PlanOptions o) { return ctq::Planner(o, reg).plan_tensor(tensor("w.weight", {256, 256})); };
+    auto planned = [&](ctq::PlanOptions o) {
+        return ctq::Planner(o, reg).plan_tensor(tensor("w.weight", {256, 256}));
+    };
     ctq::PlanOptions o;
     o.primary = tier("fp8", "tensor");
     CHECK(planned(o).params.block_size == 0);
@@ -185,13 +192,16 @@ TEST_CASE("--heur skips layers not divisible by the family default or --block_si
     auto p = fp8.plan_tensor(tensor("a.weight", {130, 200}));
     CHECK(p.action == ctq::PlanAction::Copy);
     CHECK(p.reason == "primary tier skipped by --heur: 130x200 is not a multiple of block 64");
-    CHECK(fp8.plan_tensor(tensor("a.weight", {32, 64})).action == ctq::PlanAction::Copy);  // rows < bs
+    CHECK(fp8.plan_tensor(tensor("a.weight", {32, 64})).action ==
+          ctq::PlanAction::Copy);  // rows < bs
 
     o.primary = tier("int8", "tensor");
     o.primary.heur = true;
-    CHECK(ctq::Planner(o, reg).plan_tensor(tensor("a.weight", {192, 192})).action == ctq::PlanAction::Copy);  // int8: 128
+    CHECK(ctq::Planner(o, reg).plan_tensor(tensor("a.weight", {192, 192})).action ==
+          ctq::PlanAction::Copy);  // int8: 128
     o.primary.block_size = 64;
-    CHECK(ctq::Planner(o, reg).plan_tensor(tensor("a.weight", {192, 192})).action == ctq::PlanAction::Quantize);
+    CHECK(ctq::Planner(o, reg).plan_tensor(tensor("a.weight", {192, 192})).action ==
+          ctq::PlanAction::Quantize);
 
     // 1.1 sets --block_size 128 when the fallback (or custom) tier is INT8: --heur follows.
     o = fp8_tensor_simple();
@@ -232,7 +242,8 @@ TEST_CASE("ConvRot: INT8 per-row only; dynamic group is the largest power of 4 d
     p = dyn.plan_tensor(tensor("a.weight", {64, 1152}));
     CHECK(p.action == ctq::PlanAction::Quantize);
     CHECK(p.params.convrot == 0);
-    CHECK(p.reason == "primary; dynamic ConvRot: no power of 4 >= 256 divides in_features 1152, not rotated");
+    CHECK(p.reason ==
+          "primary; dynamic ConvRot: no power of 4 >= 256 divides in_features 1152, not rotated");
 
     o.primary.dynamic_convrot = false;
     o.primary.convrot = true;
@@ -259,7 +270,8 @@ TEST_CASE("full_precision_matrix_mult: layouts that need it, global flag, per ti
     load_models_and_fake_layouts(reg);
     ctq::PlanOptions o;
     o.primary.layout = "float8_e5m2";  // CTQ_LAYOUT_NEEDS_FPMM
-    CHECK(ctq::Planner(o, reg).plan_tensor(tensor("a.weight", {64, 64})).params.full_precision_mm == 1);
+    CHECK(ctq::Planner(o, reg).plan_tensor(tensor("a.weight", {64, 64})).params.full_precision_mm ==
+          1);
     o.primary = tier("fp8", "tensor");
     o.primary.full_precision_mm = true;
     o.fallback = tier("fp8", "row");
@@ -293,16 +305,19 @@ TEST_CASE("input_scale: --input_scale, and the text-encoder rule of presets") {
 
 TEST_CASE("automatic output names (REFERENCE 1.2)") {
     ctq::PlanOptions o = fp8_tensor_simple();
-    CHECK(ctq::auto_output_name("/m/flux.safetensors", o) == "/m/flux_simple_fp8_tensor.safetensors");
+    CHECK(ctq::auto_output_name("/m/flux.safetensors", o) ==
+          "/m/flux_simple_fp8_tensor.safetensors");
     o.primary.simple = false;
     o.presets = {"flux2"};
-    CHECK(ctq::auto_output_name("flux.safetensors", o) == "flux_learned_fp8mixed_tensor.safetensors");
+    CHECK(ctq::auto_output_name("flux.safetensors", o) ==
+          "flux_learned_fp8mixed_tensor.safetensors");
     o.presets.clear();
     o.primary = tier("int8", "row");
     CHECK(ctq::auto_output_name("a.b.safetensors", o) == "a.b_learned_int8_rowwise.safetensors");
     o.primary = tier("int8", "tensor");
     o.custom_layers = "x";
-    CHECK(ctq::auto_output_name("m.safetensors", o) == "m_learned_int8mixed_tensorwise.safetensors");
+    CHECK(ctq::auto_output_name("m.safetensors", o) ==
+          "m_learned_int8mixed_tensorwise.safetensors");
     o.custom_layers.clear();
     o.primary = tier("int8", "block");
     CHECK(ctq::auto_output_name("m.safetensors", o) == "m_learned_int8_bs128.safetensors");
@@ -336,8 +351,9 @@ TEST_CASE("the --dry-run table lists tier, format and reason per tensor and tota
     o.presets = {"t5xxl"};
     o.custom = tier("int8", "row");
     o.custom_layers = "wo";
-    const auto plans = ctq::Planner(o, reg).plan({tensor("enc.wo.weight", {64, 64}), tensor("enc.q.weight", {64, 64}),
-                                                  tensor("enc.norm.weight", {64}), tensor("decoder.q.weight", {64, 64})});
+    const auto plans = ctq::Planner(o, reg).plan(
+        {tensor("enc.wo.weight", {64, 64}), tensor("enc.q.weight", {64, 64}),
+         tensor("enc.norm.weight", {64}), tensor("decoder.q.weight", {64, 64})});
     const std::string table = ctq::format_plan_table(plans);
     CHECK(table.find("int8_tensorwise/row") != std::string::npos);
     CHECK(table.find("float8_e4m3fn rtn") != std::string::npos);

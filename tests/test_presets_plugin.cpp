@@ -44,10 +44,29 @@ std::string load_error(ctq::Registry& reg, const std::string& json) {
 TEST_CASE("the models plugin registers the reference's 23 filters in its order") {
     ctq::Registry reg;
     REQUIRE(reg.load_file(kModelsPlugin));
-    const Strings expected = {"gemma4", "qwen35", "t5xxl", "mistral", "visual", "generic_text",
-                              "anima", "lens", "flux2", "distillation_large", "distillation_small",
-                              "nerf_large", "nerf_small", "radiance", "krea2", "ideogram4", "wan",
-                              "hunyuan", "qwen", "zimage", "zimage_refiner", "boogu", "ltxv2"};
+    const Strings expected = {"gemma4",
+                              "qwen35",
+                              "t5xxl",
+                              "mistral",
+                              "visual",
+                              "generic_text",
+                              "anima",
+                              "lens",
+                              "flux2",
+                              "distillation_large",
+                              "distillation_small",
+                              "nerf_large",
+                              "nerf_small",
+                              "radiance",
+                              "krea2",
+                              "ideogram4",
+                              "wan",
+                              "hunyuan",
+                              "qwen",
+                              "zimage",
+                              "zimage_refiner",
+                              "boogu",
+                              "ltxv2"};
     Strings names;
     for (const auto* p : reg.presets()) names.push_back(p->name);
     CHECK(names == expected);
@@ -69,15 +88,17 @@ TEST_CASE("the models plugin registers the reference's 23 filters in its order")
     CHECK(rules_of(reg, "qwen35").exclude.size() == 11);
     CHECK(rules_of(reg, "generic_text").exclude.empty());
     CHECK(rules_of(reg, "generic_text").text_encoder_input_scale);
-    CHECK(rules_of(reg, "krea2").highprec == Strings{"firs", "las", "tml", "txtfusion", "last.modulatio", "tpro"});
-    CHECK(rules_of(reg, "flux2").highprec ==
-          Strings{"stream_modulation", "guidance_in", "time_in", "final_layer", "img_in", "txt_in"});
+    CHECK(rules_of(reg, "krea2").highprec ==
+          Strings{"firs", "las", "tml", "txtfusion", "last.modulatio", "tpro"});
+    CHECK(rules_of(reg, "flux2").highprec == Strings{"stream_modulation", "guidance_in", "time_in",
+                                                     "final_layer", "img_in", "txt_in"});
     CHECK(rules_of(reg, "ltxv2").highprec.size() == 25);
     CHECK(rules_of(reg, "hunyuan").exclude.size() == 11);
     CHECK(rules_of(reg, "zimage").exclude.size() == 9);
     CHECK(rules_of(reg, "zimage").highprec.size() == 7);
     CHECK(rules_of(reg, "zimage_refiner").highprec == Strings{"context_refiner", "noise_refiner"});
-    CHECK(rules_of(reg, "qwen").exclude == Strings{"norm_added_k", "norm_added_q", "norm_k", "norm_q", "txt_norm"});
+    CHECK(rules_of(reg, "qwen").exclude ==
+          Strings{"norm_added_k", "norm_added_q", "norm_k", "norm_q", "txt_norm"});
     CHECK(rules_of(reg, "anima").highprec.front() == "net.blocks.0.");
 }
 
@@ -106,7 +127,8 @@ TEST_CASE("presets/t5xxl.json plans tiny_t5 exactly as the compiled --t5xxl") {
         CHECK(pa[i].action == pb[i].action);
         CHECK(pa[i].reason == pb[i].reason);
         CHECK(pa[i].input_scale == pb[i].input_scale);
-        CHECK((pa[i].layout ? pa[i].layout->name : "") == std::string(pb[i].layout ? pb[i].layout->name : ""));
+        CHECK((pa[i].layout ? pa[i].layout->name : "") ==
+              std::string(pb[i].layout ? pb[i].layout->name : ""));
     }
 }
 
@@ -137,11 +159,17 @@ TEST_CASE("a preset plugin built from the SDK alone is found by load_dir and pla
 TEST_CASE("preset files are validated: fields, types, duplicate names") {
     ctq::Registry reg;
     REQUIRE(reg.load_file(kModelsPlugin));
-    CHECK(load_error(reg, R"({"name": "x", "exclud": ["a"]})").find("unknown preset field \"exclud\"") != std::string::npos);
-    CHECK(load_error(reg, R"({"name": "x", "exclude": "a"})").find("must be an array of strings") != std::string::npos);
-    CHECK(load_error(reg, R"({"name": "x", "remove": [""]})").find("non-empty strings") != std::string::npos);
-    CHECK(load_error(reg, R"({"name": "x", "text_encoder_input_scale": 1})").find("true or false") != std::string::npos);
-    CHECK(load_error(reg, R"({"exclude": ["a"]})").find("non-empty string \"name\"") != std::string::npos);
+    CHECK(load_error(reg, R"({"name": "x", "exclud": ["a"]})")
+              .find("unknown preset field \"exclud\"") != std::string::npos);
+    CHECK(load_error(reg, R"({"name": "x", "exclude": "a"})").find("must be an array of strings") !=
+          std::string::npos);
+    CHECK(load_error(reg, R"({"name": "x", "remove": [""]})").find("non-empty strings") !=
+          std::string::npos);
+    CHECK(
+        load_error(reg, R"({"name": "x", "text_encoder_input_scale": 1})").find("true or false") !=
+        std::string::npos);
+    CHECK(load_error(reg, R"({"exclude": ["a"]})").find("non-empty string \"name\"") !=
+          std::string::npos);
     CHECK(load_error(reg, R"({"name": "x",)").find("not valid JSON") != std::string::npos);
     CHECK(load_error(reg, R"({"name": "t5xxl"})").find("already defined") != std::string::npos);
     CHECK(load_error(reg, R"({"name": "mine", "_comment": "ok", "implies": ["t5xxl"]})").empty());
@@ -157,7 +185,8 @@ TEST_CASE("--help-filters comes from the registry, grouped by category") {
     REQUIRE(reg.load_file(kModelsPlugin));
     REQUIRE(ctq::load_preset_file(reg, "presets/ernie_image.json") == "ernie_image");
     const std::string help = ctq::presets_help(reg);
-    for (const auto* p : reg.presets()) CHECK(help.find(std::string("--") + p->name + " ") != std::string::npos);
+    for (const auto* p : reg.presets())
+        CHECK(help.find(std::string("--") + p->name + " ") != std::string::npos);
     const auto text = help.find(" text:"), diffusion = help.find(" diffusion:"),
                video = help.find(" video:"), image = help.find(" image:");
     CHECK(text < diffusion);

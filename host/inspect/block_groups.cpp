@@ -19,7 +19,8 @@ std::vector<std::string> split(const std::string& s) {
 }
 
 bool is_index(const std::string& s) {
-    return !s.empty() && std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c); });
+    return !s.empty() &&
+           std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c); });
 }
 
 std::string join(const std::vector<std::string>& parts, size_t n) {
@@ -36,7 +37,8 @@ size_t index_position(const std::vector<std::string>& parts) {
 }
 
 bool names_a_stack(const std::string& component) {
-    return component.find("block") != std::string::npos || component.find("layer") != std::string::npos;
+    return component.find("block") != std::string::npos ||
+           component.find("layer") != std::string::npos;
 }
 
 }  // namespace
@@ -44,7 +46,8 @@ bool names_a_stack(const std::string& component) {
 bool natural_less(const std::string& a, const std::string& b) {
     size_t i = 0, j = 0;
     while (i < a.size() && j < b.size()) {
-        if (std::isdigit(static_cast<unsigned char>(a[i])) && std::isdigit(static_cast<unsigned char>(b[j]))) {
+        if (std::isdigit(static_cast<unsigned char>(a[i])) &&
+            std::isdigit(static_cast<unsigned char>(b[j]))) {
             size_t ie = i, je = j;
             while (ie < a.size() && std::isdigit(static_cast<unsigned char>(a[ie]))) ++ie;
             while (je < b.size() && std::isdigit(static_cast<unsigned char>(b[je]))) ++je;
@@ -84,12 +87,14 @@ std::vector<TensorGroup> group_tensors(const std::vector<TensorInfo>& tensors) {
     }
     std::vector<TensorGroup> out;
     for (auto& [name, g] : groups) {
-        std::sort(g.tensors.begin(), g.tensors.end(),
-                  [](const TensorInfo* a, const TensorInfo* b) { return natural_less(a->name, b->name); });
+        std::sort(g.tensors.begin(), g.tensors.end(), [](const TensorInfo* a, const TensorInfo* b) {
+            return natural_less(a->name, b->name);
+        });
         out.push_back(std::move(g));
     }
-    std::sort(out.begin(), out.end(),
-              [](const TensorGroup& a, const TensorGroup& b) { return natural_less(a.name, b.name); });
+    std::sort(out.begin(), out.end(), [](const TensorGroup& a, const TensorGroup& b) {
+        return natural_less(a.name, b.name);
+    });
     return out;
 }
 

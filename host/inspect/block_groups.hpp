@@ -10,8 +10,8 @@
 namespace ctq {
 
 struct TensorGroup {
-    std::string name;     // "double_blocks.0", "img_in"
-    std::string stack;    // "double_blocks" for a block, "" otherwise
+    std::string name;   // "double_blocks.0", "img_in"
+    std::string stack;  // "double_blocks" for a block, "" otherwise
     bool is_block = false;
     std::vector<const TensorInfo*> tensors;  // sorted by name (numbers compared as numbers)
     uint64_t bytes = 0;

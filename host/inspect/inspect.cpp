@@ -35,7 +35,8 @@ std::string escape_regex(const std::string& s) {
 
 bool has_unhandled_candidate(const TensorGroup& g, const std::vector<std::string>& handled) {
     for (const TensorInfo* t : g.tensors)
-        if (structural_reason(*t).empty() && std::find(handled.begin(), handled.end(), t->name) == handled.end())
+        if (structural_reason(*t).empty() &&
+            std::find(handled.begin(), handled.end(), t->name) == handled.end())
             return true;
     return false;
 }
@@ -45,14 +46,17 @@ std::string count(size_t n, const char* noun) {
 }
 
 void print_group(std::ostream& out, const TensorGroup& g) {
-    out << g.name << "  (" << count(g.tensors.size(), "tensor") << ", " << human_bytes(g.bytes) << ")\n";
+    out << g.name << "  (" << count(g.tensors.size(), "tensor") << ", " << human_bytes(g.bytes)
+        << ")\n";
     for (const TensorInfo* t : g.tensors) {
-        const std::string rel = t->name.size() > g.name.size() && t->name.rfind(g.name + ".", 0) == 0
-                                    ? t->name.substr(g.name.size() + 1)
-                                    : t->name;
+        const std::string rel =
+            t->name.size() > g.name.size() && t->name.rfind(g.name + ".", 0) == 0
+                ? t->name.substr(g.name.size() + 1)
+                : t->name;
         char line[512];
-        std::snprintf(line, sizeof(line), "    %-44s %-8s %-16s %s\n", rel.c_str(), dtype_name(t->dtype),
-                      shape_text(t->shape).c_str(), human_bytes(t->nbytes()).c_str());
+        std::snprintf(line, sizeof(line), "    %-44s %-8s %-16s %s\n", rel.c_str(),
+                      dtype_name(t->dtype), shape_text(t->shape).c_str(),
+                      human_bytes(t->nbytes()).c_str());
         out << line;
     }
 }
@@ -75,7 +79,8 @@ void print_groups(std::ostream& out, const std::vector<TensorGroup>& groups) {
 std::string first_names(const std::vector<std::string>& names) {
     std::string s;
     for (size_t i = 0; i < names.size() && i < kNamesShown; ++i) s += (i ? ", " : "") + names[i];
-    if (names.size() > kNamesShown) s += ", ... (" + std::to_string(names.size() - kNamesShown) + " more)";
+    if (names.size() > kNamesShown)
+        s += ", ... (" + std::to_string(names.size() - kNamesShown) + " more)";
     return s;
 }
 
@@ -84,9 +89,10 @@ void print_presets(std::ostream& out, const std::vector<PresetFit>& fits) {
     if (fits.empty()) out << "  none\n";
     for (size_t i = 0; i < fits.size() && i < kPresetsShown; ++i) {
         const PresetFit& f = fits[i];
-        out << "  --" << f.name << "  keeps " << count(f.kept.size(), "weight") << " in high precision, removes "
-            << count(f.removed.size(), "tensor") << " (" << f.substrings_found << " of its " << f.substrings
-            << " substrings occur, in " << count(f.matched_keys, "key") << ")\n";
+        out << "  --" << f.name << "  keeps " << count(f.kept.size(), "weight")
+            << " in high precision, removes " << count(f.removed.size(), "tensor") << " ("
+            << f.substrings_found << " of its " << f.substrings << " substrings occur, in "
+            << count(f.matched_keys, "key") << ")\n";
         if (!f.kept.empty()) out << "      keeps:   " << first_names(f.kept) << "\n";
         if (!f.removed.empty()) out << "      removes: " << first_names(f.removed) << "\n";
     }
@@ -111,7 +117,8 @@ std::string suggest_exclude_regex(const std::vector<TensorGroup>& groups,
                                   const std::vector<std::string>& handled) {
     std::string alternatives;
     for (const auto& g : groups)
-        if (!g.is_block && has_unhandled_candidate(g, handled)) alternatives += (alternatives.empty() ? "" : "|") + escape_regex(g.name);
+        if (!g.is_block && has_unhandled_candidate(g, handled))
+            alternatives += (alternatives.empty() ? "" : "|") + escape_regex(g.name);
     return alternatives.empty() ? "" : "^(" + alternatives + ")\\.";
 }
 
@@ -123,11 +130,14 @@ std::string inspect_tensors(const std::vector<TensorInfo>& tensors, const Regist
     size_t candidates = 0, quantized = 0;
     for (const auto& t : tensors) {
         if (structural_reason(t).empty()) ++candidates;
-        if (t.name.size() > 12 && t.name.compare(t.name.size() - 12, 12, ".comfy_quant") == 0) ++quantized;
+        if (t.name.size() > 12 && t.name.compare(t.name.size() - 12, 12, ".comfy_quant") == 0)
+            ++quantized;
     }
-    out << "\n" << candidates << " of " << tensors.size()
+    out << "\n"
+        << candidates << " of " << tensors.size()
         << " tensors are 2-D float weights (quantization candidates)\n";
-    if (quantized) out << "this file already holds " << quantized << " quantized layers (.comfy_quant)\n";
+    if (quantized)
+        out << "this file already holds " << quantized << " quantized layers (.comfy_quant)\n";
 
     const auto fits = rank_presets(tensors, registry);
     print_presets(out, fits);
@@ -139,9 +149,11 @@ std::string inspect_tensors(const std::vector<TensorInfo>& tensors, const Regist
         handled.insert(handled.end(), best.removed.begin(), best.removed.end());
     }
     if (const std::string regex = suggest_exclude_regex(groups, handled); !regex.empty()) {
-        out << "\n" << (fits.empty() ? std::string("No preset matches. Layers")
-                                     : "Layers that --" + fits.front().name + " still quantizes,")
-            << " outside the repeated blocks (inputs, embedders,\nfinal layers and global modulation are "
+        out << "\n"
+            << (fits.empty() ? std::string("No preset matches. Layers")
+                             : "Layers that --" + fits.front().name + " still quantizes,")
+            << " outside the repeated blocks (inputs, embedders,\nfinal layers and global "
+               "modulation are "
                "usually kept in high precision):\n"
             << "  --exclude-layers \"" << regex << "\"\n";
     }
@@ -157,7 +169,8 @@ std::string inspect_file(const std::filesystem::path& file, const Registry& regi
         bytes += t.nbytes();
     }
     std::ostringstream out;
-    out << file.string() << ": " << reader.tensors().size() << " tensors, " << human_bytes(bytes) << " (";
+    out << file.string() << ": " << reader.tensors().size() << " tensors, " << human_bytes(bytes)
+        << " (";
     for (auto it = dtypes.begin(); it != dtypes.end(); ++it)
         out << (it == dtypes.begin() ? "" : ", ") << it->second << " " << it->first;
     out << ")\n";

@@ -39,7 +39,8 @@ double share(const PresetFit& f) {
 
 }  // namespace
 
-std::vector<PresetFit> rank_presets(const std::vector<TensorInfo>& tensors, const Registry& registry) {
+std::vector<PresetFit> rank_presets(const std::vector<TensorInfo>& tensors,
+                                    const Registry& registry) {
     std::vector<PresetFit> fits;
     for (const auto* d : registry.presets()) {
         PresetRules rules;

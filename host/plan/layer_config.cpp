@@ -35,14 +35,16 @@ struct EntryReader {
     }
 
     LayerConfigEntry read(const Json& v) const {
-        static const char* const known[] = {"format", "skip", "block_size", "scaling_mode",
-                                            "simple", "full_precision_matrix_mult"};
+        static const char* const known[] = {"format",       "skip",   "block_size",
+                                            "scaling_mode", "simple", "full_precision_matrix_mult"};
         if (!v.is_object()) bad("value must be a JSON object, found " + v.dump());
         for (const auto& item : v.items()) {
             const std::string& f = item.key();
             if (f.rfind('_', 0) == 0) continue;  // e.g. "_shape" from the template
-            if (std::none_of(std::begin(known), std::end(known), [&](const char* k) { return f == k; }))
-                bad("unknown field \"" + f + "\" (known: format, skip, block_size, scaling_mode, "
+            if (std::none_of(std::begin(known), std::end(known),
+                             [&](const char* k) { return f == k; }))
+                bad("unknown field \"" + f +
+                    "\" (known: format, skip, block_size, scaling_mode, "
                     "simple, full_precision_matrix_mult)");
         }
         LayerConfigEntry e;
@@ -133,7 +135,8 @@ LayerConfig LayerConfig::parse(const std::string& json_text, const std::string& 
 
 const LayerConfigEntry* LayerConfig::match(const std::string& base) const {
     for (const auto& e : entries_) {
-        const bool hit = fullmatch_ ? std::regex_match(base, e.regex) : std::regex_search(base, e.regex);
+        const bool hit =
+            fullmatch_ ? std::regex_match(base, e.regex) : std::regex_search(base, e.regex);
         if (hit) return &e;
     }
     return nullptr;

@@ -53,7 +53,8 @@ class LayerConfig {
 public:
     // Reads and validates the whole file up front: bad JSON, bad regex, unknown format or
     // scaling mode, wrong field types are CtqErrors naming the file and the key.
-    static LayerConfig load(const std::filesystem::path& file, const Registry& registry, bool fullmatch);
+    static LayerConfig load(const std::filesystem::path& file, const Registry& registry,
+                            bool fullmatch);
     static LayerConfig parse(const std::string& json_text, const std::string& source,
                              const Registry& registry, bool fullmatch);
 

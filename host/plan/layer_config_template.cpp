@@ -4,7 +4,8 @@
 
 namespace ctq {
 
-nlohmann::ordered_json create_template(const std::vector<TensorInfo>& tensors, TemplateCounts* counts) {
+nlohmann::ordered_json create_template(const std::vector<TensorInfo>& tensors,
+                                       TemplateCounts* counts) {
     static const std::string kSuffix = ".weight";
     constexpr int64_t kMinDim = 16;
     TemplateCounts c;
@@ -38,6 +39,8 @@ nlohmann::ordered_json create_template(const std::vector<TensorInfo>& tensors, T
     return j;
 }
 
-std::string dump_template(const nlohmann::ordered_json& tmpl) { return tmpl.dump(2); }
+std::string dump_template(const nlohmann::ordered_json& tmpl) {
+    return tmpl.dump(2);
+}
 
 }  // namespace ctq

@@ -15,7 +15,8 @@ std::string without_extension(const std::string& input) {
 
 // The suffix that follows "int8{mixed}" (1.1 defaulting applies to the block size).
 std::string int8_suffix(const TierFormat& f) {
-    const ctq_scaling_mode mode = parse_scaling_mode(f.scaling_mode.empty() ? "tensor" : f.scaling_mode, "output name");
+    const ctq_scaling_mode mode =
+        parse_scaling_mode(f.scaling_mode.empty() ? "tensor" : f.scaling_mode, "output name");
     if (mode == CTQ_SCALING_TENSOR) return "_tensorwise";
     if (mode == CTQ_SCALING_ROW) return "_rowwise";
     return "_bs" + std::to_string(default_block_size(f.block_size, 0, "int8", mode));
@@ -26,7 +27,8 @@ std::string int8_suffix(const TierFormat& f) {
 std::string auto_output_name(const std::string& input, const PlanOptions& options) {
     const TierFormat& f = options.primary;
     const std::string method = f.simple ? "simple_" : "learned_";
-    const std::string mixed = (!options.presets.empty() || !options.custom_layers.empty()) ? "mixed" : "";
+    const std::string mixed =
+        (!options.presets.empty() || !options.custom_layers.empty()) ? "mixed" : "";
     std::string name = without_extension(input) + "_" + method;
     if (!f.layout.empty())
         name += f.layout + mixed;

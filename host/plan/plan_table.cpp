@@ -15,7 +15,8 @@ std::string plan_format_label(const LayerPlan& p) {
     // The mode is only news when the layout serves more than one.
     if (std::string(p.layout->scaling_modes).find(',') != std::string::npos)
         s += std::string("/") + scaling_mode_name(mode);
-    if (mode == CTQ_SCALING_BLOCK && p.params.block_size > 0) s += " bs" + std::to_string(p.params.block_size);
+    if (mode == CTQ_SCALING_BLOCK && p.params.block_size > 0)
+        s += " bs" + std::to_string(p.params.block_size);
     if (p.params.convrot) s += " convrot" + std::to_string(p.params.convrot_group_size);
     if (p.params.full_precision_mm) s += " fpmm";
     if (p.method == RoundingMethod::Nearest) s += " rtn";
@@ -35,8 +36,8 @@ std::string format_plan_table(const std::vector<LayerPlan>& plans) {
                    const std::string& key, const std::string& reason) {
         out << action << std::string(10 - std::min<size_t>(9, action.size()), ' ') << tier
             << std::string(10 - std::min<size_t>(9, tier.size()), ' ') << fmt
-            << std::string(fmt_w + 2 - fmt.size(), ' ') << key << std::string(key_w + 2 - key.size(), ' ')
-            << reason << "\n";
+            << std::string(fmt_w + 2 - fmt.size(), ' ') << key
+            << std::string(key_w + 2 - key.size(), ' ') << reason << "\n";
     };
     row("action", "tier", "format", "key", "reason");
     std::map<std::string, size_t> per_format;
@@ -47,7 +48,8 @@ std::string format_plan_table(const std::vector<LayerPlan>& plans) {
         ++counts[static_cast<int>(p.action)];
         if (p.action == PlanAction::Quantize) ++per_format[p.tier + " " + labels[i]];
     }
-    out << "\n" << plans.size() << " tensors: " << counts[static_cast<int>(PlanAction::Quantize)]
+    out << "\n"
+        << plans.size() << " tensors: " << counts[static_cast<int>(PlanAction::Quantize)]
         << " quantized, " << counts[static_cast<int>(PlanAction::Copy)] << " kept, "
         << counts[static_cast<int>(PlanAction::Drop)] << " dropped\n";
     for (const auto& [what, n] : per_format) out << "  " << n << " x " << what << "\n";

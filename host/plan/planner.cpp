@@ -13,7 +13,8 @@ namespace {
 const std::string kWeightSuffix = ".weight";
 
 bool ends_with(const std::string& s, const std::string& suffix) {
-    return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+    return s.size() >= suffix.size() &&
+           s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 std::string config_reason(const LayerConfigEntry& e) {
@@ -39,17 +40,21 @@ Planner::Planner(const PlanOptions& options, const Registry& registry) : options
     primary_ = resolve_tier("primary", options.primary, registry, 0);
     const int64_t inherited = options.primary.block_size;
     if (options.custom) custom_ = resolve_tier("custom", *options.custom, registry, inherited);
-    if (options.fallback) fallback_ = resolve_tier("fallback", *options.fallback, registry, inherited);
+    if (options.fallback)
+        fallback_ = resolve_tier("fallback", *options.fallback, registry, inherited);
     if (!options.custom_layers.empty()) {
-        if (!custom_) fail("", "", "--custom-layers needs --custom-type (the custom tier's format)");
+        if (!custom_)
+            fail("", "", "--custom-layers needs --custom-type (the custom tier's format)");
         custom_regex_ = compile_user_regex(options.custom_layers, "--custom-layers");
     }
     if (!options.exclude_layers.empty())
         exclude_regex_ = compile_user_regex(options.exclude_layers, "--exclude-layers");
     presets_ = resolve_presets(options.presets, registry);
-    for (const auto& p : presets_) text_encoder_rule_ = text_encoder_rule_ || p.text_encoder_input_scale;
+    for (const auto& p : presets_)
+        text_encoder_rule_ = text_encoder_rule_ || p.text_encoder_input_scale;
     if (!options.layer_config.empty())
-        layer_config_ = LayerConfig::load(options.layer_config, registry, options.layer_config_fullmatch);
+        layer_config_ =
+            LayerConfig::load(options.layer_config, registry, options.layer_config_fullmatch);
     const auto is_int8 = [](const std::optional<ResolvedTier>& t) {
         return t && std::string(t->layout->family) == "int8";
     };
@@ -65,33 +70,41 @@ std::vector<LayerPlan> Planner::plan(const std::vector<TensorInfo>& tensors) con
 
 std::string Planner::removal_reason(const std::string& key) const {
     for (const auto& p : presets_)
-        if (const std::string* s = find_substring(p.remove, key)) return p.name + " remove: '" + *s + "'";
+        if (const std::string* s = find_substring(p.remove, key))
+            return p.name + " remove: '" + *s + "'";
     return {};
 }
 
 std::string Planner::exclusion_reason(const std::string& key) const {
     if (exclude_regex_ && std::regex_search(key, *exclude_regex_)) return "regex exclusion";
     for (const auto& p : presets_) {
-        if (const std::string* s = find_substring(p.exclude, key)) return p.name + " exclude: '" + *s + "'";
-        if (const std::string* s = find_substring(p.highprec, key)) return p.name + " highprec: '" + *s + "'";
+        if (const std::string* s = find_substring(p.exclude, key))
+            return p.name + " exclude: '" + *s + "'";
+        if (const std::string* s = find_substring(p.highprec, key))
+            return p.name + " highprec: '" + *s + "'";
     }
     return {};
 }
 
 Planner::Quantize Planner::from_tier(const ResolvedTier& tier, std::string reason) const {
     // --heur is global in the reference; only the custom tier has its own (--custom-heur).
-    const bool heur = tier.name == "custom" ? tier.format.heur
-                                            : options_.primary.heur || tier.format.heur;
-    Quantize q{tier.name, std::move(reason), tier.layout, tier.params, &tier.format,
-               tier.format.simple, heur};
+    const bool heur =
+        tier.name == "custom" ? tier.format.heur : options_.primary.heur || tier.format.heur;
+    Quantize q{tier.name,    std::move(reason),  tier.layout, tier.params,
+               &tier.format, tier.format.simple, heur};
     // 4.5: a tier's own flag (--custom-fpmm) or the global -fpmm.
     if (options_.primary.full_precision_mm) q.params.full_precision_mm = 1;
     return q;
 }
 
 Planner::Quantize Planner::from_config(const LayerConfigEntry& e, std::string reason) const {
-    Quantize q{"config", std::move(reason), e.layout, primary_.params, &options_.primary,
-               e.simple.value_or(options_.primary.simple), options_.primary.heur};
+    Quantize q{"config",
+               std::move(reason),
+               e.layout,
+               primary_.params,
+               &options_.primary,
+               e.simple.value_or(options_.primary.simple),
+               options_.primary.heur};
     q.params.scaling_mode = e.scaling_mode;
     q.params.block_size = default_block_size(e.block_size, options_.primary.block_size,
                                              e.layout->family, e.scaling_mode);
@@ -125,8 +138,9 @@ LayerPlan Planner::finish(LayerPlan plan, const Quantize& q, const TensorInfo& t
 LayerPlan Planner::plan_tensor(const TensorInfo& t) const {
     LayerPlan plan;
     plan.key = t.name;
-    plan.base = ends_with(t.name, kWeightSuffix) ? t.name.substr(0, t.name.size() - kWeightSuffix.size())
-                                                 : t.name;
+    plan.base = ends_with(t.name, kWeightSuffix)
+                    ? t.name.substr(0, t.name.size() - kWeightSuffix.size())
+                    : t.name;
     if (std::string why = removal_reason(t.name); !why.empty()) {
         plan.action = PlanAction::Drop;
         plan.reason = std::move(why);

@@ -22,8 +22,9 @@ std::vector<std::string> string_list(const nlohmann::json& j, const char* field,
     std::vector<std::string> out;
     for (const auto& s : v) {
         if (!s.is_string() || s.get<std::string>().empty())
-            fail(source, "", std::string("preset field \"") + field +
-                                 "\" must hold non-empty strings, found " + s.dump());
+            fail(source, "",
+                 std::string("preset field \"") + field + "\" must hold non-empty strings, found " +
+                     s.dump());
         out.push_back(s.get<std::string>());
     }
     return out;
@@ -36,8 +37,8 @@ std::string optional_string(const nlohmann::json& j, const char* field, const st
     return j.at(field).get<std::string>();
 }
 
-const char* const kKnownFields[] = {"name", "help", "category", "exclude", "highprec", "remove",
-                                    "implies", "text_encoder_input_scale"};
+const char* const kKnownFields[] = {"name",     "help",   "category", "exclude",
+                                    "highprec", "remove", "implies",  "text_encoder_input_scale"};
 
 std::string registered_names(const Registry& registry) {
     std::string s;
@@ -60,9 +61,10 @@ PresetRules parse_preset_rules(const std::string& rules_json, const std::string&
         const bool known = std::any_of(std::begin(kKnownFields), std::end(kKnownFields),
                                        [&](const char* f) { return k == f; });
         if (!known && k.rfind('_', 0) != 0)
-            fail(source, "", "unknown preset field \"" + k +
-                                 "\" (known: name, help, category, exclude, highprec, remove, "
-                                 "implies, text_encoder_input_scale)");
+            fail(source, "",
+                 "unknown preset field \"" + k +
+                     "\" (known: name, help, category, exclude, highprec, remove, "
+                     "implies, text_encoder_input_scale)");
     }
     PresetRules r;
     r.name = optional_string(j, "name", source);
@@ -88,12 +90,14 @@ std::vector<PresetRules> resolve_presets(const std::vector<std::string>& names,
     while (!pending.empty()) {
         const std::string name = pending.back();
         pending.pop_back();
-        if (std::any_of(out.begin(), out.end(), [&](const PresetRules& r) { return r.name == name; }))
+        if (std::any_of(out.begin(), out.end(),
+                        [&](const PresetRules& r) { return r.name == name; }))
             continue;
         const ctq_preset_desc* desc = registry.preset(name);
         if (!desc)
-            fail("", "", "unknown preset '" + name + "'; registered presets: " +
-                             registered_names(registry));
+            fail(
+                "", "",
+                "unknown preset '" + name + "'; registered presets: " + registered_names(registry));
         PresetRules rules = parse_preset_rules(desc->rules_json, "preset '" + name + "'");
         if (rules.name != name)
             fail("", "", "preset '" + name + "' carries rules named '" + rules.name + "'");

@@ -26,7 +26,8 @@ PresetRules parse_preset_rules(const std::string& rules_json, const std::string&
 
 // The presets named in `names` plus everything they imply (transitively, each once, in order of
 // first mention). An unknown name is a CtqError listing the registered presets.
-std::vector<PresetRules> resolve_presets(const std::vector<std::string>& names, const Registry& registry);
+std::vector<PresetRules> resolve_presets(const std::vector<std::string>& names,
+                                         const Registry& registry);
 
 // Reads FILE.json, validates it and registers it; returns the preset's name (to activate it).
 std::string load_preset_file(Registry& registry, const std::filesystem::path& file);

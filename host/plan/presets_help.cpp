@@ -20,7 +20,8 @@ std::string extras(const ctq_preset_desc& d) {
         return std::string(" [invalid rules: ") + e.what() + "]";
     }
     std::string s;
-    for (const auto& k : r.remove) s += (&k == &r.remove.front() ? " [drops keys containing: " : ", ") + k;
+    for (const auto& k : r.remove)
+        s += (&k == &r.remove.front() ? " [drops keys containing: " : ", ") + k;
     if (!r.remove.empty()) s += "]";
     if (r.text_encoder_input_scale) s += " [text-encoder input_scale]";
     for (const auto& i : r.implies) s += " [implies --" + i + "]";
@@ -33,7 +34,8 @@ std::string presets_help(const Registry& registry) {
     std::vector<std::string> categories(std::begin(kCategoryOrder), std::end(kCategoryOrder));
     for (const auto* p : registry.presets()) {
         const std::string c = p->category ? p->category : "other";
-        if (std::find(categories.begin(), categories.end(), c) == categories.end()) categories.push_back(c);
+        if (std::find(categories.begin(), categories.end(), c) == categories.end())
+            categories.push_back(c);
     }
     size_t width = 0;
     for (const auto* p : registry.presets()) width = std::max(width, std::string(p->name).size());

@@ -12,8 +12,10 @@ struct ModeName {
     ctq_scaling_mode mode;
 };
 
-const ModeName kModeNames[] = {{"tensor", CTQ_SCALING_TENSOR}, {"row", CTQ_SCALING_ROW},
-                               {"block", CTQ_SCALING_BLOCK},   {"block2d", CTQ_SCALING_BLOCK},
+const ModeName kModeNames[] = {{"tensor", CTQ_SCALING_TENSOR},
+                               {"row", CTQ_SCALING_ROW},
+                               {"block", CTQ_SCALING_BLOCK},
+                               {"block2d", CTQ_SCALING_BLOCK},
                                {"block3d", CTQ_SCALING_BLOCK}};
 
 // The reference's --heur block per primary format when no --block_size is set (3.4).
@@ -28,21 +30,27 @@ std::string first_mode(const char* modes) {
     return all.substr(0, all.find(','));
 }
 
-bool is_power_of_two(int64_t v) { return v > 0 && (v & (v - 1)) == 0; }
+bool is_power_of_two(int64_t v) {
+    return v > 0 && (v & (v - 1)) == 0;
+}
 
 }  // namespace
 
 ctq_scaling_mode parse_scaling_mode(const std::string& mode, const std::string& context) {
     for (const auto& m : kModeNames)
         if (mode == m.name) return m.mode;
-    fail(context, "", "unknown scaling mode '" + mode + "' (known: tensor, row, block, block2d, block3d)");
+    fail(context, "",
+         "unknown scaling mode '" + mode + "' (known: tensor, row, block, block2d, block3d)");
 }
 
 const char* scaling_mode_name(ctq_scaling_mode mode) {
     switch (mode) {
-        case CTQ_SCALING_TENSOR: return "tensor";
-        case CTQ_SCALING_ROW: return "row";
-        case CTQ_SCALING_BLOCK: return "block";
+        case CTQ_SCALING_TENSOR:
+            return "tensor";
+        case CTQ_SCALING_ROW:
+            return "row";
+        case CTQ_SCALING_BLOCK:
+            return "block";
     }
     return "?";
 }
@@ -58,7 +66,9 @@ std::string known_layouts(const Registry& registry) {
 const ctq_layout_desc& require_layout(const Registry& registry, const std::string& name,
                                       const std::string& context) {
     const ctq_layout_desc* d = registry.layout(name);
-    if (!d) fail(context, "", "unknown format '" + name + "'; known layouts: " + known_layouts(registry));
+    if (!d)
+        fail(context, "",
+             "unknown format '" + name + "'; known layouts: " + known_layouts(registry));
     return *d;
 }
 
@@ -67,8 +77,9 @@ ctq_scaling_mode layout_mode(const ctq_layout_desc& layout, const std::string& r
     if (requested.empty()) return parse_scaling_mode(first_mode(layout.scaling_modes), context);
     const ctq_scaling_mode mode = parse_scaling_mode(requested, context);
     if (!lists_mode(layout.scaling_modes, scaling_mode_name(mode)))
-        fail(context, "", std::string("layout '") + layout.name + "' has no scaling mode '" +
-                              requested + "' (it supports: " + layout.scaling_modes + ")");
+        fail(context, "",
+             std::string("layout '") + layout.name + "' has no scaling mode '" + requested +
+                 "' (it supports: " + layout.scaling_modes + ")");
     return mode;
 }
 
@@ -76,7 +87,8 @@ int64_t default_block_size(int64_t own, int64_t inherited, const std::string& fa
                            ctq_scaling_mode mode) {
     if (own > 0) return own;
     if (inherited > 0) return inherited;
-    const bool needs = mode == CTQ_SCALING_BLOCK || (family == "int8" && mode != CTQ_SCALING_TENSOR);
+    const bool needs =
+        mode == CTQ_SCALING_BLOCK || (family == "int8" && mode != CTQ_SCALING_TENSOR);
     return needs ? 128 : 0;
 }
 
@@ -92,20 +104,23 @@ ResolvedTier resolve_tier(const std::string& tier_name, const TierFormat& format
         mode = layout_mode(*t.layout, format.scaling_mode, context);
     } else {
         if (format.family.empty()) fail(context, "", "no format given (family or layout name)");
-        mode = parse_scaling_mode(format.scaling_mode.empty() ? "tensor" : format.scaling_mode, context);
+        mode = parse_scaling_mode(format.scaling_mode.empty() ? "tensor" : format.scaling_mode,
+                                  context);
         t.layout = registry.layout_for(format.family, scaling_mode_name(mode));
         if (!t.layout)
-            fail(context, "", "no layout of family '" + format.family + "' serves scaling mode '" +
-                                  scaling_mode_name(mode) + "'; known layouts: " + known_layouts(registry));
+            fail(context, "",
+                 "no layout of family '" + format.family + "' serves scaling mode '" +
+                     scaling_mode_name(mode) + "'; known layouts: " + known_layouts(registry));
     }
     if (format.block_size < 0) fail(context, "", "block size must be positive");
     if ((format.convrot || format.dynamic_convrot) && !is_power_of_two(format.convrot_group_size))
-        fail(context, "", "ConvRot group size " + std::to_string(format.convrot_group_size) +
-                              " is not a power of two (Hadamard sizes are powers of 4, or of 2)");
+        fail(context, "",
+             "ConvRot group size " + std::to_string(format.convrot_group_size) +
+                 " is not a power of two (Hadamard sizes are powers of 4, or of 2)");
     t.params.struct_size = sizeof(ctq_layout_params);
     t.params.scaling_mode = mode;
-    t.params.block_size = default_block_size(format.block_size, inherited_block_size,
-                                             t.layout->family, mode);
+    t.params.block_size =
+        default_block_size(format.block_size, inherited_block_size, t.layout->family, mode);
     t.params.full_precision_mm = format.full_precision_mm ? 1 : 0;
     return t;
 }
@@ -138,13 +153,15 @@ std::string apply_convrot(const TierFormat& format, const ctq_layout_desc& layou
     params.convrot_group_size = 0;
     if (!format.convrot && !format.dynamic_convrot) return {};
     // The reference rotates INT8 per-row weights only and ignores the flag elsewhere.
-    if (layout.family != std::string("int8") || params.scaling_mode != CTQ_SCALING_ROW) return "ConvRot ignored (per-row INT8 only)";
+    if (layout.family != std::string("int8") || params.scaling_mode != CTQ_SCALING_ROW)
+        return "ConvRot ignored (per-row INT8 only)";
     const std::string n = std::to_string(in_features);
     if (format.dynamic_convrot) {
         const auto g = dynamic_convrot_group(in_features, format.convrot_group_size);
         if (!g)
-            return "dynamic ConvRot: no power of 4 >= " + std::to_string(format.convrot_group_size) +
-                   " divides in_features " + n + ", not rotated";
+            return "dynamic ConvRot: no power of 4 >= " +
+                   std::to_string(format.convrot_group_size) + " divides in_features " + n +
+                   ", not rotated";
         params.convrot = 1;
         params.convrot_group_size = *g;
         return "dynamic ConvRot group " + std::to_string(*g) + " for in_features " + n;

@@ -7,7 +7,8 @@ namespace {
 
 class FakeLayout : public ctq::Layout {
 public:
-    FakeLayout(const char* name, const char* family, const char* modes, ctq_dtype storage, uint32_t flags)
+    FakeLayout(const char* name, const char* family, const char* modes, ctq_dtype storage,
+               uint32_t flags)
         : name_(name), family_(family), modes_(modes), storage_(storage), flags_(flags) {}
     const char* name() const override { return name_; }
     const char* description() const override { return "fake layout for planner tests"; }
@@ -15,16 +16,19 @@ public:
     const char* scaling_modes() const override { return modes_; }
     ctq_dtype storage_dtype() const override { return storage_; }
     uint32_t flags() const override { return flags_; }
-    std::vector<ctq_tensor_spec> output_specs(ctq::Shape2 s, const ctq_layout_params&) const override {
+    std::vector<ctq_tensor_spec> output_specs(ctq::Shape2 s,
+                                              const ctq_layout_params&) const override {
         return {ctq::make_spec(".weight", storage_, {s.rows, s.cols})};
     }
     std::string comfy_quant_json(const ctq_layout_params&) const override {
         return std::string("{\"format\": \"") + name_ + "\"}";
     }
-    void quantize(const ctq_tensor_view&, const ctq_layout_params&, ctq_tensor_view*, int) const override {
+    void quantize(const ctq_tensor_view&, const ctq_layout_params&, ctq_tensor_view*,
+                  int) const override {
         throw ctq::Error(CTQ_ERR_UNSUPPORTED, "fake layout");
     }
-    void dequantize(const ctq_tensor_view*, int, const ctq_layout_params&, ctq_tensor_view&) const override {
+    void dequantize(const ctq_tensor_view*, int, const ctq_layout_params&,
+                    ctq_tensor_view&) const override {
         throw ctq::Error(CTQ_ERR_UNSUPPORTED, "fake layout");
     }
 

@@ -4,8 +4,8 @@
 
 CTQ_PLUGIN("test_preset", "0", "a preset for tests") {
     static const ctq_preset_desc toynet{
-        sizeof(ctq_preset_desc), "toynet", "ToyNet: keep img_in and the first block, drop aux heads",
-        "diffusion",
+        sizeof(ctq_preset_desc), "toynet",
+        "ToyNet: keep img_in and the first block, drop aux heads", "diffusion",
         R"({"name": "toynet", "category": "diffusion", "help": "ToyNet",
             "exclude": ["img_in"], "highprec": ["double_blocks.0."], "remove": ["vae_like"],
             "implies": ["toynet_te"]})"};
