@@ -82,7 +82,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         for (size_t i = 0; i < plan.size(); ++i) {
             size_t done = 0;
             while (done < bytes[i].size()) {
-                const size_t piece = in.ConsumeIntegralInRange<size_t>(1, bytes[i].size() - done);
+                const size_t left = bytes[i].size() - done;  // once the input runs dry: all at once
+                const size_t piece = in.remaining_bytes() ? in.ConsumeIntegralInRange<size_t>(1, left) : left;
                 w.write(plan[i].name, bytes[i].data() + done, piece);
                 done += piece;
             }
