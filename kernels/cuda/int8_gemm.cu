@@ -1,7 +1,6 @@
 // CUDA INT8 block GEMM; CPU twin in kernels/cpu/int8_gemm.cpp, op order in
 // ctq/kernels/int8_gemm.hpp. Plan: quantize x into int8 with every K block padded to a multiple
-// of 16 bytes (zeros), re-lay W codes the same way, then a tiled dp4a GEMM: 64x64 outputs per
-// CTA, 256 threads x 4x4 outputs, 64-byte K chunks staged in shared memory with 16-byte loads.
+// of 16 bytes (zeros), re-lay W codes the same way, then a tensor-core GEMM over the padded K.
 // Padding contributes 0 to the int32 sums, so any block size works and the sums are exact.
 #include <ctq/kernels/int8_gemm.hpp>
 
@@ -14,7 +13,7 @@ namespace {
 
 using detail::int8_stream;
 
-constexpr int kTile = 64;       // outputs per CTA along tokens and along N
+constexpr int kTile = 128;      // outputs per CTA along tokens and along N
 constexpr int kChunk = 64;      // K bytes per shared-memory stage
 constexpr int kRowWords = 20;   // 16 words of data + 4 of padding (keeps 16-byte alignment)
 
@@ -59,67 +58,141 @@ __global__ void pack_weight_kernel(const int8_t* w, Int8LinearShape s, int8_t* o
     }
 }
 
-// Loads a 64-row x 64-byte chunk (rows beyond `rows` and bytes beyond `width` as zeros).
-__device__ void load_chunk(int (*tile)[kRowWords], const int8_t* base, int64_t row0, int64_t rows,
-                           int64_t row_stride, int width) {
-    const int r = threadIdx.x / 4, seg = threadIdx.x % 4;
-    int4 v = make_int4(0, 0, 0, 0);
-    if (row0 + r < rows && seg * 16 < width)
-        v = *reinterpret_cast<const int4*>(base + (row0 + r) * row_stride + seg * 16);
-    *reinterpret_cast<int4*>(&tile[r][seg * 4]) = v;
+// ---- GEMM: int8 tensor cores (mma.sync m16n8k32, sm_80+), 128x128 outputs per CTA, 8 warps of
+// 64x32, K in 64-byte chunks double-buffered in shared memory by cp.async (zero-filled past the
+// matrix edges). Rows are 16 data words + 4 pad words, so every fragment load of a warp hits 32
+// distinct banks. The int32 sums of one K block are folded into float outputs in the exact
+// order of the CPU twin (see int8_gemm.hpp).
+
+struct __align__(16) Stage {
+    int a[kTile][kRowWords];
+    int b[kTile][kRowWords];
+};
+
+__device__ __forceinline__ void cp_async16(void* smem, const void* gmem, bool valid) {
+    const unsigned dst = static_cast<unsigned>(__cvta_generic_to_shared(smem));
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(gmem),
+                 "r"(valid ? 16 : 0));
+}
+__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
+template <int N>
+__device__ __forceinline__ void cp_async_wait() { asm volatile("cp.async.wait_group %0;\n" ::"n"(N)); }
+
+__device__ __forceinline__ void mma_s8(int (&c)[4], const int (&a)[4], const int (&b)[2]) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+    asm volatile(
+        "mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+        "{%0,%1,%2,%3};\n"
+        : "+r"(c[0]), "+r"(c[1]), "+r"(c[2]), "+r"(c[3])
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+#else
+    __trap();
+#endif
 }
 
-__global__ void __launch_bounds__(256)
+// Chunk `chunk` of the flattened (K block, 64-byte piece) sequence into `st`.
+__device__ void load_stage(Stage& st, const int8_t* xq, const int8_t* wq, int64_t t0, int64_t n0,
+                           const Int8LinearShape& s, int64_t pitch, int64_t chunks_per_block,
+                           int64_t chunk) {
+    const int64_t kb = chunk / chunks_per_block, k0 = (chunk % chunks_per_block) * kChunk;
+    const int64_t row_stride = s.k_blocks() * pitch, koff = kb * pitch + k0;
+    const int64_t width = pitch - k0;  // a multiple of 16
+    for (int i = threadIdx.x; i < kTile * 4; i += blockDim.x) {
+        const int r = i / 4, seg = i % 4;
+        const bool in_k = seg * 16 < width;
+        const bool va = in_k && t0 + r < s.tokens, vb = in_k && n0 + r < s.out_features;
+        cp_async16(&st.a[r][seg * 4], va ? xq + (t0 + r) * row_stride + koff + seg * 16 : xq, va);
+        cp_async16(&st.b[r][seg * 4], vb ? wq + (n0 + r) * row_stride + koff + seg * 16 : wq, vb);
+    }
+}
+
+__global__ void __launch_bounds__(256, 1)
 block_gemm_kernel(const int8_t* xq, const float* xs, const int8_t* wq, const float* ws,
                   const float* bias, Int8LinearShape s, int64_t pitch, float* y) {
-    __shared__ __align__(16) int a_tile[kTile][kRowWords];
-    __shared__ __align__(16) int b_tile[kTile][kRowWords];
-    const int tx = threadIdx.x % 16, ty = threadIdx.x / 16;
+    __shared__ Stage stages[2];
+    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, tq = lane % 4;
+    const int wm = warp / 4, wn = warp % 4;  // 2 x 4 warps, 64 x 32 outputs each
     const int64_t t0 = int64_t(blockIdx.y) * kTile, n0 = int64_t(blockIdx.x) * kTile;
-    const int64_t nkb = s.k_blocks(), row_stride = nkb * pitch;
-    float out[4][4] = {};
-    for (int64_t kb = 0; kb < nkb; ++kb) {
-        int acc[4][4] = {};
-        for (int64_t k0 = 0; k0 < pitch; k0 += kChunk) {
-            const int width = static_cast<int>(pitch - k0 < kChunk ? pitch - k0 : kChunk);
-            __syncthreads();
-            load_chunk(a_tile, xq + kb * pitch + k0, t0, s.tokens, row_stride, width);
-            load_chunk(b_tile, wq + kb * pitch + k0, n0, s.out_features, row_stride, width);
-            __syncthreads();
-#pragma unroll
-            for (int w = 0; w < kChunk / 4; ++w) {
-                int a[4], b[4];
-#pragma unroll
-                for (int i = 0; i < 4; ++i) a[i] = a_tile[ty + 16 * i][w];
-#pragma unroll
-                for (int j = 0; j < 4; ++j) b[j] = b_tile[tx + 16 * j][w];
-#pragma unroll
-                for (int i = 0; i < 4; ++i)
-#pragma unroll
-                    for (int j = 0; j < 4; ++j) acc[i][j] = __dp4a(a[i], b[j], acc[i][j]);
-            }
+    const int64_t nkb = s.k_blocks(), chunks_per_block = (pitch + kChunk - 1) / kChunk;
+    const int64_t chunks = nkb * chunks_per_block;
+    // Output (i, j, h, e): row t0 + wm*64 + i*16 + g + 8h, column n0 + wn*32 + j*8 + 2tq + e.
+    int acc[4][4][4] = {};
+    float out[4][4][4] = {};
+    load_stage(stages[0], xq, wq, t0, n0, s, pitch, chunks_per_block, 0);
+    cp_async_commit();
+    for (int64_t c = 0; c < chunks; ++c) {
+        if (c + 1 < chunks) {
+            load_stage(stages[(c + 1) & 1], xq, wq, t0, n0, s, pitch, chunks_per_block, c + 1);
+            cp_async_commit();
+            cp_async_wait<1>();
+        } else {
+            cp_async_wait<0>();
         }
+        __syncthreads();
+        const Stage& st = stages[c & 1];
 #pragma unroll
-        for (int i = 0; i < 4; ++i) {
-            const int64_t t = t0 + ty + 16 * i;
-            const float x_scale = t < s.tokens ? xs[t * nkb + kb] : 0.f;
+        for (int ks = 0; ks < 2; ++ks) {
+            int a[4][4], b[4][2];
+#pragma unroll
+            for (int i = 0; i < 4; ++i) {
+                const int row = wm * 64 + i * 16 + g;
+                a[i][0] = st.a[row][ks * 8 + tq];
+                a[i][1] = st.a[row + 8][ks * 8 + tq];
+                a[i][2] = st.a[row][ks * 8 + 4 + tq];
+                a[i][3] = st.a[row + 8][ks * 8 + 4 + tq];
+            }
 #pragma unroll
             for (int j = 0; j < 4; ++j) {
-                const int64_t n = n0 + tx + 16 * j;
-                const float w_scale = n < s.out_features ? ws[(n / s.block) * nkb + kb] : 0.f;
-                out[i][j] = int8_add_rn(out[i][j], int8_block_term(acc[i][j], x_scale, w_scale));
+                const int col = wn * 32 + j * 8 + g;
+                b[j][0] = st.b[col][ks * 8 + tq];
+                b[j][1] = st.b[col][ks * 8 + 4 + tq];
             }
+#pragma unroll
+            for (int i = 0; i < 4; ++i)
+#pragma unroll
+                for (int j = 0; j < 4; ++j) mma_s8(acc[i][j], a[i], b[j]);
         }
-    }
-    for (int i = 0; i < 4; ++i) {
-        const int64_t t = t0 + ty + 16 * i;
-        if (t >= s.tokens) continue;
-        for (int j = 0; j < 4; ++j) {
-            const int64_t n = n0 + tx + 16 * j;
-            if (n < s.out_features)
-                y[t * s.out_features + n] = bias ? int8_add_rn(out[i][j], bias[n]) : out[i][j];
+        if (c % chunks_per_block == chunks_per_block - 1) {  // end of K block kb: fold
+            const int64_t kb = c / chunks_per_block;
+            float x_scale[4][2], w_scale[4][2];
+#pragma unroll
+            for (int i = 0; i < 4; ++i)
+#pragma unroll
+                for (int h = 0; h < 2; ++h) {
+                    const int64_t t = t0 + wm * 64 + i * 16 + g + 8 * h;
+                    x_scale[i][h] = t < s.tokens ? xs[t * nkb + kb] : 0.f;
+                }
+#pragma unroll
+            for (int j = 0; j < 4; ++j)
+#pragma unroll
+                for (int e = 0; e < 2; ++e) {
+                    const int64_t n = n0 + wn * 32 + j * 8 + 2 * tq + e;
+                    w_scale[j][e] = n < s.out_features ? ws[(n / s.block) * nkb + kb] : 0.f;
+                }
+#pragma unroll
+            for (int i = 0; i < 4; ++i)
+#pragma unroll
+                for (int j = 0; j < 4; ++j)
+#pragma unroll
+                    for (int v = 0; v < 4; ++v) {
+                        out[i][j][v] = int8_add_rn(
+                            out[i][j][v], int8_block_term(acc[i][j][v], x_scale[i][v / 2], w_scale[j][v % 2]));
+                        acc[i][j][v] = 0;
+                    }
         }
+        __syncthreads();
     }
+#pragma unroll
+    for (int i = 0; i < 4; ++i)
+#pragma unroll
+        for (int j = 0; j < 4; ++j)
+#pragma unroll
+            for (int v = 0; v < 4; ++v) {
+                const int64_t t = t0 + wm * 64 + i * 16 + g + 8 * (v / 2);
+                const int64_t n = n0 + wn * 32 + j * 8 + 2 * tq + v % 2;
+                if (t < s.tokens && n < s.out_features)
+                    y[t * s.out_features + n] = bias ? int8_add_rn(out[i][j][v], bias[n]) : out[i][j][v];
+            }
 }
 
 void check_shape(const Int8LinearShape& s) {
@@ -130,6 +203,15 @@ void check_shape(const Int8LinearShape& s) {
         throw std::invalid_argument("int8 block linear: block too large for int32 sums");
     if (s.tokens > int64_t(65535) * kTile)
         throw std::invalid_argument("int8 block linear: too many tokens for one launch");
+}
+
+void require_int8_tensor_cores() {
+    int device = 0, major = 0;
+    CTQ_INT8_CUDA(cudaGetDevice(&device));
+    CTQ_INT8_CUDA(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device));
+    if (major < 8)
+        throw std::invalid_argument("int8 block linear on CUDA needs compute capability 8.0+ "
+                                    "(int8 mma); use int8_block_linear_cpu");
 }
 
 }  // namespace
@@ -163,6 +245,7 @@ void int8_block_linear_cuda(const float* x, const int8_t* w, const float* w_scal
                             const float* bias, const Int8LinearShape& s, float* y, void* stream) {
     check_shape(s);
     if (s.tokens == 0) return;
+    require_int8_tensor_cores();
     cudaStream_t st = int8_stream(stream);
     const int64_t nkb = s.k_blocks(), pitch = padded_block(s.block), row_stride = nkb * pitch;
     int8_t *xq = nullptr, *wq = nullptr;

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <limits>
 #include <random>
+#include <string>
 #include <vector>
 
 using namespace ctq::kern;
@@ -162,7 +163,7 @@ TEST_CASE("int8 block GEMM: CUDA == CPU bit for bit") {
     };
     for (const G& g : {G{1, 1, 1, 128}, G{7, 130, 200, 64}, G{33, 300, 517, 128}, G{64, 64, 64, 64},
                        G{100, 257, 1000, 3}, G{65, 129, 4096, 128}, G{17, 99, 250, 100},
-                       G{256, 3072, 3072, 128}}) {
+                       G{300, 515, 1030, 128}, G{129, 130, 2048, 64}, G{256, 3072, 3072, 128}}) {
         for (bool with_bias : {false, true}) {
             CAPTURE(g.tokens);
             CAPTURE(g.n);
@@ -215,7 +216,7 @@ TEST_CASE("timings (printed, not asserted)") {
         t0 = std::chrono::steady_clock::now();
         int8_quantize_cpu(mode, w.data(), t, q.data(), s.data());
         const double cpu = seconds_since(t0);
-        MESSAGE("RESULT int8 quantize " << (mode == Int8Mode::Row ? "row" : "block128") << " 18432x3072: CUDA "
+        MESSAGE("RESULT int8 quantize " << std::string(mode == Int8Mode::Row ? "row" : "block128") << " 18432x3072: CUDA "
                 << gpu * 1e3 << " ms (incl. NaN scan + sync), CPU twin " << cpu * 1e3 << " ms");
     }
     for (int64_t g : {256, 1024}) {
