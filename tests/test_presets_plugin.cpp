@@ -176,6 +176,10 @@ TEST_CASE("preset files are validated: fields, types, duplicate names") {
     CHECK(reg.preset("mine"));
     CHECK_THROWS_WITH_AS(ctq::load_preset_file(reg, "/nonexistent/p.json"),
                          doctest::Contains("/nonexistent/p.json"), ctq::CtqError);
+    // Registry::add_preset_json (what the CLI calls) checks the same schema.
+    CHECK_THROWS_WITH_AS(reg.add_preset_json(R"({"name": "y", "exclude": [1]})", "y.json"),
+                         doctest::Contains("y.json"), ctq::CtqError);
+    CHECK_FALSE(reg.preset("y"));
     // The shipped example parses too.
     CHECK(ctq::load_preset_file(reg, "presets/ernie_image.json") == "ernie_image");
 }

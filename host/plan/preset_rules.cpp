@@ -114,9 +114,8 @@ std::string load_preset_file(Registry& registry, const std::filesystem::path& fi
     std::stringstream ss;
     ss << in.rdbuf();
     const std::string text = ss.str();
-    const PresetRules rules = parse_preset_rules(text, file.string());
-    registry.add_preset_json(text, file.string());
-    return rules.name;
+    registry.add_preset_json(text, file.string());  // validates the schema
+    return registry.presets().back()->name;
 }
 
 const std::string* find_substring(const std::vector<std::string>& keys, const std::string& key) {

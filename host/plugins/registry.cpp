@@ -1,6 +1,7 @@
 #include "plugins/registry.hpp"
 
 #include "core/error.hpp"
+#include "plan/preset_rules.hpp"
 
 #include <boost/dll/runtime_symbol_info.hpp>
 #include <boost/dll/shared_library.hpp>
@@ -195,18 +196,12 @@ bool Registry::load_file(const fs::path& file) {
 }
 
 void Registry::add_preset_json(const std::string& rules_json, const std::string& source) {
-    nlohmann::json j;
-    try {
-        j = nlohmann::json::parse(rules_json);
-    } catch (const std::exception& e) {
-        fail(source, "", std::string("preset is not valid JSON: ") + e.what());
-    }
-    if (!j.is_object() || !j.contains("name") || !j["name"].is_string())
-        fail(source, "", "preset must be a JSON object with a string \"name\"");
+    // The whole schema is checked now, so a bad file is reported with its name at load time.
+    const PresetRules rules = parse_preset_rules(rules_json, source);
     OwnedPreset& p = impl_->json_presets.emplace_back();
-    p.name = j["name"].get<std::string>();
-    p.help = j.value("help", std::string("preset from ") + source);
-    p.category = j.value("category", std::string("file"));
+    p.name = rules.name;
+    p.help = rules.help.empty() ? "preset from " + source : rules.help;
+    p.category = rules.category.empty() ? "file" : rules.category;
     p.rules = rules_json;
     p.desc = ctq_preset_desc{sizeof(ctq_preset_desc), p.name.c_str(), p.help.c_str(),
                              p.category.c_str(), p.rules.c_str()};
