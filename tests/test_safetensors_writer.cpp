@@ -134,6 +134,38 @@ TEST_CASE("remove_live_temporaries unlinks the temporary of a live writer") {
     CHECK(dir.entries().empty());
 }
 
+TEST_CASE("a SIGTERM handler calling remove_live_temporaries leaves no file") {
+    TempDir dir;
+    const pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        std::signal(SIGTERM, [](int) {
+            remove_live_temporaries();
+            ::_exit(0);
+        });
+        SafetensorsWriter w(dir / "a.safetensors", {{"w", CTQ_DTYPE_U8, {8}}}, {}, {});
+        SafetensorsWriter v(dir / "b.safetensors", {{"w", CTQ_DTYPE_U8, {8}}}, {}, {});
+        w.write("w", "1234", 4);
+        std::raise(SIGTERM);
+        ::_exit(4);  // not reached: the handler exits
+    }
+    int status = 0;
+    REQUIRE(::waitpid(pid, &status, 0) == pid);
+    REQUIRE(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+    CHECK(dir.entries().empty());
+}
+
+TEST_CASE("no write or commit after commit") {
+    TempDir dir;
+    SafetensorsWriter w(dir / "out.safetensors", {{"w", CTQ_DTYPE_U8, {1}}}, {}, {});
+    w.write("w", "x", 1);
+    w.commit();
+    CHECK(error_of([&] { w.write("w", "x", 1); }).find("write after commit") != std::string::npos);
+    CHECK(error_of([&] { w.commit(); }).find("commit after commit") != std::string::npos);
+    CHECK(dir.entries() == std::vector<std::string>{"out.safetensors"});
+}
+
 TEST_CASE("write order, sizes and completeness are enforced") {
     TempDir dir;
     const auto out = dir / "out.safetensors";
