@@ -1,26 +1,20 @@
-// CPU twins of the INT8 weight quantization kernels (see ctq/kernels/int8.hpp).
+// CPU twins of the INT8 weight quantization kernels (see ctq/kernels/int8.hpp). Threads split
+// rows or tiles; every output element is computed by the same operations whatever the split,
+// and maxima are order-free, so results do not depend on the thread count.
 #include <ctq/kernels/int8.hpp>
+#include <ctq/kernels/parallel.hpp>
 
 #include <algorithm>
 #include <cmath>
+#include <mutex>
 #include <vector>
 
 namespace ctq::kern {
+namespace {
 
-Int8NonFinite int8_scan_non_finite_cpu(const float* w, int64_t n) {
-    Int8NonFinite r;
-    for (int64_t i = 0; i < n; ++i) {
-        if (std::isfinite(w[i])) continue;
-        if (r.count++ == 0) r.first = i;
-    }
-    return r;
-}
-
-void int8_tile_amax_cpu(const float* w, const Int8Tiling& t, float* amax) {
-    std::fill(amax, amax + t.count(), 0.f);
-    const int64_t gc = t.grid_cols();
-    for (int64_t r = 0; r < t.rows; ++r) {
-        float* tile_row = amax + (r / t.tile_rows) * gc;
+// Max |w| of rows [r0, r1) into per-tile-column slots of one tile row.
+void rows_amax(const float* w, const Int8Tiling& t, int64_t r0, int64_t r1, float* tile_row) {
+    for (int64_t r = r0; r < r1; ++r) {
         const float* src = w + r * t.cols;
         for (int64_t c0 = 0, tc = 0; c0 < t.cols; c0 += t.tile_cols, ++tc) {
             const int64_t c1 = std::min(t.cols, c0 + t.tile_cols);
@@ -29,6 +23,44 @@ void int8_tile_amax_cpu(const float* w, const Int8Tiling& t, float* amax) {
             tile_row[tc] = m;
         }
     }
+}
+
+}  // namespace
+
+Int8NonFinite int8_scan_non_finite_cpu(const float* w, int64_t n) {
+    Int8NonFinite total;
+    std::mutex mu;
+    parallel_for(n, 1, [&](int64_t b, int64_t e) {
+        Int8NonFinite part;
+        for (int64_t i = b; i < e; ++i) {
+            if (std::isfinite(w[i])) continue;
+            if (part.count++ == 0) part.first = i;
+        }
+        if (part.count == 0) return;
+        std::lock_guard<std::mutex> lock(mu);
+        total.first = total.count == 0 ? part.first : std::min(total.first, part.first);
+        total.count += part.count;
+    });
+    return total;
+}
+
+void int8_tile_amax_cpu(const float* w, const Int8Tiling& t, float* amax) {
+    std::fill(amax, amax + t.count(), 0.f);
+    const int64_t gc = t.grid_cols();
+    if (t.grid_rows() > 1) {  // tile rows are disjoint: one band per index
+        parallel_for(t.grid_rows(), t.tile_rows * t.cols, [&](int64_t b, int64_t e) {
+            for (int64_t tr = b; tr < e; ++tr)
+                rows_amax(w, t, tr * t.tile_rows, std::min(t.rows, (tr + 1) * t.tile_rows), amax + tr * gc);
+        });
+        return;
+    }
+    std::mutex mu;  // one tile row (tensor mode, or fewer rows than a tile): merge partial maxima
+    parallel_for(t.rows, t.cols, [&](int64_t b, int64_t e) {
+        std::vector<float> part(static_cast<size_t>(gc), 0.f);
+        rows_amax(w, t, b, e, part.data());
+        std::lock_guard<std::mutex> lock(mu);
+        for (int64_t i = 0; i < gc; ++i) amax[i] = std::max(amax[i], part[i]);
+    });
 }
 
 void int8_tile_scales_cpu(Int8Mode mode, const float* amax, int64_t count, float* apply,
@@ -43,19 +75,23 @@ void int8_tile_scales_cpu(Int8Mode mode, const float* amax, int64_t count, float
 
 void int8_encode_cpu(Int8Mode mode, const float* w, const Int8Tiling& t, const float* apply,
                      int8_t* q) {
-    for (int64_t r = 0; r < t.rows; ++r) {
-        const float* tile_row = apply + (r / t.tile_rows) * t.grid_cols();
-        for (int64_t c = 0; c < t.cols; ++c)
-            q[r * t.cols + c] = int8_encode(mode, w[r * t.cols + c], tile_row[c / t.tile_cols]);
-    }
+    parallel_for(t.rows, t.cols, [&](int64_t b, int64_t e) {
+        for (int64_t r = b; r < e; ++r) {
+            const float* tile_row = apply + (r / t.tile_rows) * t.grid_cols();
+            for (int64_t c = 0; c < t.cols; ++c)
+                q[r * t.cols + c] = int8_encode(mode, w[r * t.cols + c], tile_row[c / t.tile_cols]);
+        }
+    });
 }
 
 void int8_decode_cpu(const int8_t* q, const Int8Tiling& t, const float* stored, float* w) {
-    for (int64_t r = 0; r < t.rows; ++r) {
-        const float* tile_row = stored + (r / t.tile_rows) * t.grid_cols();
-        for (int64_t c = 0; c < t.cols; ++c)
-            w[r * t.cols + c] = int8_decode(q[r * t.cols + c], tile_row[c / t.tile_cols]);
-    }
+    parallel_for(t.rows, t.cols, [&](int64_t b, int64_t e) {
+        for (int64_t r = b; r < e; ++r) {
+            const float* tile_row = stored + (r / t.tile_rows) * t.grid_cols();
+            for (int64_t c = 0; c < t.cols; ++c)
+                w[r * t.cols + c] = int8_decode(q[r * t.cols + c], tile_row[c / t.tile_cols]);
+        }
+    });
 }
 
 Int8NonFinite int8_quantize_cpu(Int8Mode mode, const float* w, const Int8Tiling& t, int8_t* q,

@@ -1,5 +1,6 @@
 // CPU twin of the ConvRot group Hadamard rotation (see ctq/kernels/hadamard.hpp).
 #include <ctq/kernels/hadamard.hpp>
+#include <ctq/kernels/parallel.hpp>
 
 #include <stdexcept>
 #include <string>
@@ -13,11 +14,13 @@ void hadamard_rotate_rows_cpu(float* data, int64_t rows, int64_t cols, int64_t g
                                     std::to_string(cols));
     const int stages = hadamard_stages(group);
     const int64_t groups = rows * (cols / group);
-    for (int64_t g = 0; g < groups; ++g) {
-        float* v = data + g * group;
-        for (int s = 0; s < stages; ++s)
-            for (int64_t j = 0; j < group / 4; ++j) hadamard_stage_butterfly(v, s, j);
-    }
+    parallel_for(groups, group * stages, [&](int64_t b, int64_t e) {
+        for (int64_t g = b; g < e; ++g) {
+            float* v = data + g * group;
+            for (int s = 0; s < stages; ++s)
+                for (int64_t j = 0; j < group / 4; ++j) hadamard_stage_butterfly(v, s, j);
+        }
+    });
 }
 
 }  // namespace ctq::kern
