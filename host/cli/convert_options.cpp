@@ -2,6 +2,7 @@
 
 #include "cli/argv_normalize.hpp"
 #include "core/error.hpp"
+#include "plan/presets_help.hpp"
 #include "plugins/registry.hpp"
 
 #include <boost/program_options.hpp>
@@ -223,7 +224,10 @@ ParsedConvert parse_convert(const std::vector<std::string>& args, Registry& regi
     if (vm.count("help_learned")) return help(g.learned, "");
     if (vm.count("help_advanced")) return help(g.advanced, "");
     if (vm.count("help_experimental")) return help(g.experimental, "");
-    if (vm.count("help_filters")) return help(g.filters, "");
+    if (vm.count("help_filters")) {
+        r.message = presets_help(registry);
+        return r;
+    }
     if (vm.count("help_modes")) return help(g.modes, "");
     if (o.input.empty()) throw CtqError("no input: give -i MODEL.safetensors (see ctq --help)");
 

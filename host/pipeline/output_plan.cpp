@@ -36,7 +36,12 @@ std::vector<PlannedTensor> plan_outputs(const std::vector<TensorInfo>& inputs,
         t.ops = std::make_unique<LayoutOps>(*t.plan.layout, t.plan.params, t.plan.key);
         t.specs = t.ops->specs(shape[0], shape[1]);
         t.comfy_quant = t.ops->comfy_quant_json();
-        t.host_input_scale = t.plan.input_scale && !has_suffix(t.specs, ".input_scale");
+        // The text-encoder rule copies the weight scale into input_scale; ComfyUI reads a 0-d
+        // input_scale only, so layouts with row or block scales get none (the reference writes
+        // the vector or matrix: its defect 14).
+        const bool scalar_scale = t.specs.size() > 1 && t.specs[1].ndim == 0;
+        t.host_input_scale = t.plan.input_scale && !has_suffix(t.specs, ".input_scale") &&
+                             (!t.plan.input_scale_from_text_encoder || scalar_scale);
     }
     if (bias_correction) {
         for (auto& t : out) {
