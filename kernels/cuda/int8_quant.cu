@@ -6,6 +6,8 @@
 #include "int8_cuda_check.cuh"
 
 #include <climits>
+#include <cstdint>
+#include <stdexcept>
 
 namespace ctq::kern {
 namespace {
@@ -46,17 +48,21 @@ __global__ void scan_non_finite_kernel(const float* w, int64_t n, NonFiniteDev* 
 }
 
 // One CTA reduces `slice_rows` rows of one tile and merges into amax[tile] (as uint bits: the
-// order of non-negative floats equals the order of their bit patterns).
+// order of non-negative floats equals the order of their bit patterns). A slice holds at most
+// ~64K elements, so its flat index and the division by the tile width stay 32-bit.
 __global__ void tile_amax_kernel(const float* w, Int8Tiling t, int64_t slice_rows, float* amax) {
     const int64_t tile = blockIdx.x;
     const int64_t tr = tile / t.grid_cols(), tc = tile % t.grid_cols();
     const int64_t r0 = tr * t.tile_rows + blockIdx.y * slice_rows;
     const int64_t r1 = min(min(r0 + slice_rows, (tr + 1) * t.tile_rows), t.rows);
-    const int64_t c0 = tc * t.tile_cols, width = min(t.tile_cols, t.cols - c0);
+    const int64_t c0 = tc * t.tile_cols;
+    const int width = static_cast<int>(min(t.tile_cols, t.cols - c0));
     float m = 0.f;
-    if (r0 < r1)
-        for (int64_t i = threadIdx.x; i < (r1 - r0) * width; i += blockDim.x)
-            m = fmaxf(m, fabsf(w[(r0 + i / width) * t.cols + c0 + i % width]));
+    if (r0 < r1) {
+        const float* base = w + r0 * t.cols + c0;
+        const int n = static_cast<int>(r1 - r0) * width;
+        for (int i = threadIdx.x; i < n; i += blockDim.x) m = fmaxf(m, fabsf(base[(i / width) * t.cols + i % width]));
+    }
     m = block_max(m);
     if (threadIdx.x == 0 && m > 0.f)
         atomicMax(reinterpret_cast<unsigned int*>(amax) + tile, __float_as_uint(m));
@@ -77,19 +83,32 @@ __global__ void tile_scales_kernel(Int8Mode mode, const float* amax, int64_t cou
     }
 }
 
+// Rows are grid-strided over CTAs, columns over threads; the tile column is a 32-bit division
+// (int8_tiling keeps cols < 2^31 in practice: checked by the host functions below).
 __global__ void encode_kernel(Int8Mode mode, const float* w, Int8Tiling t, const float* apply,
                               int8_t* q) {
-    const int64_t n = t.rows * t.cols;
-    for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
-         i += int64_t(gridDim.x) * blockDim.x)
-        q[i] = int8_encode(mode, w[i], apply[t.tile_of(i / t.cols, i % t.cols)]);
+    const int cols = static_cast<int>(t.cols), tile_cols = static_cast<int>(t.tile_cols);
+    for (int64_t r = blockIdx.x; r < t.rows; r += gridDim.x) {
+        const float* tile_row = apply + (r / t.tile_rows) * t.grid_cols();
+        for (int c = threadIdx.x; c < cols; c += blockDim.x)
+            q[r * cols + c] = int8_encode(mode, w[r * cols + c], tile_row[c / tile_cols]);
+    }
 }
 
 __global__ void decode_kernel(const int8_t* q, Int8Tiling t, const float* stored, float* w) {
-    const int64_t n = t.rows * t.cols;
-    for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
-         i += int64_t(gridDim.x) * blockDim.x)
-        w[i] = int8_decode(q[i], stored[t.tile_of(i / t.cols, i % t.cols)]);
+    const int cols = static_cast<int>(t.cols), tile_cols = static_cast<int>(t.tile_cols);
+    for (int64_t r = blockIdx.x; r < t.rows; r += gridDim.x) {
+        const float* tile_row = stored + (r / t.tile_rows) * t.grid_cols();
+        for (int c = threadIdx.x; c < cols; c += blockDim.x)
+            w[r * cols + c] = int8_decode(q[r * cols + c], tile_row[c / tile_cols]);
+    }
+}
+
+unsigned int row_grid(int64_t rows) { return static_cast<unsigned int>(rows < 65535 * 8 ? rows : 65535 * 8); }
+
+void check_cols(const Int8Tiling& t) {
+    if (t.cols > INT32_MAX / 2)
+        throw std::invalid_argument("int8 CUDA kernels: rows of more than 2^30 elements");
 }
 
 }  // namespace
@@ -135,17 +154,17 @@ void int8_tile_scales_cuda(Int8Mode mode, const float* amax, int64_t count, floa
 
 void int8_encode_cuda(Int8Mode mode, const float* w, const Int8Tiling& t, const float* apply,
                       int8_t* q, void* stream) {
-    const int64_t n = t.rows * t.cols;
-    if (n == 0) return;
-    encode_kernel<<<int8_grid_for(n, kThreads), kThreads, 0, int8_stream(stream)>>>(mode, w, t, apply, q);
+    if (t.rows == 0 || t.cols == 0) return;
+    check_cols(t);
+    encode_kernel<<<row_grid(t.rows), kThreads, 0, int8_stream(stream)>>>(mode, w, t, apply, q);
     CTQ_INT8_CUDA(cudaGetLastError());
 }
 
 void int8_decode_cuda(const int8_t* q, const Int8Tiling& t, const float* stored, float* w,
                       void* stream) {
-    const int64_t n = t.rows * t.cols;
-    if (n == 0) return;
-    decode_kernel<<<int8_grid_for(n, kThreads), kThreads, 0, int8_stream(stream)>>>(q, t, stored, w);
+    if (t.rows == 0 || t.cols == 0) return;
+    check_cols(t);
+    decode_kernel<<<row_grid(t.rows), kThreads, 0, int8_stream(stream)>>>(q, t, stored, w);
     CTQ_INT8_CUDA(cudaGetLastError());
 }
 

@@ -243,5 +243,11 @@ TEST_CASE("timings (printed, not asserted)") {
         const double sec = seconds_since(t0) / 10;
         MESSAGE("RESULT int8 block GEMM " << tokens << "x" << n << "x" << k << " bs128: " << sec * 1e3
                 << " ms, " << 2.0 * tokens * n * k / sec / 1e12 << " TOPS (incl. act quant + weight repack)");
+        Dev<int8_t> dxq(x.size());
+        Dev<float> dxs(static_cast<size_t>(tokens * s.k_blocks()));
+        t0 = std::chrono::steady_clock::now();
+        for (int i = 0; i < 10; ++i) int8_quantize_activations_cuda(dx.p, s, dxq.p, dxs.p, nullptr);
+        CUDA_OK(cudaDeviceSynchronize());
+        MESSAGE("RESULT   of which activation quantization alone: " << seconds_since(t0) / 10 * 1e3 << " ms");
     }
 }
