@@ -222,3 +222,15 @@ TEST_CASE("grid operations: bracket, encode_values, expand_scale") {
         CHECK(q2.buffers[0] == q.buffers[0]);
     }
 }
+
+TEST_CASE("grid operations refuse non-finite targets") {
+    Plugin p;
+    const auto ops = p.ops("int8_tensorwise", params(CTQ_SCALING_ROW));
+    std::vector<float> w = gaussian(4 * 8, 3), lo(w.size()), hi(w.size());
+    auto q = ops.allocate(4, 8);
+    ops.quantize(w.data(), q);
+    w[9] = std::numeric_limits<float>::quiet_NaN();
+    CHECK_THROWS_WITH_AS(ops.bracket(w.data(), q, lo.data(), hi.data()), doctest::Contains("[1, 1]"),
+                         ctq::CtqError);
+    CHECK_THROWS_AS(ops.encode_values(w.data(), q), ctq::CtqError);
+}

@@ -5,6 +5,7 @@
 #include "int8_layout.hpp"
 
 #include <cmath>
+#include <string>
 
 namespace ctq::int8 {
 
@@ -23,6 +24,15 @@ void bracket_one(float x, float scale, float& lo, float& hi) {
     lo = value(f);
     // Below the grid (f == -127 and lo > x), on it, or beyond +127 steps: one candidate.
     hi = (lo >= x || f == 127.f) ? lo : value(f + 1.f);
+}
+
+void require_finite(const float* v, Shape2 s, const std::string& what) {
+    const kern::Int8NonFinite bad = kern::int8_scan_non_finite_cpu(v, s.rows * s.cols);
+    if (bad.count != 0)
+        throw Error(CTQ_ERR_NON_FINITE, what + ": " + std::to_string(bad.count) +
+                                            " non-finite value(s), first at [" +
+                                            std::to_string(bad.first / s.cols) + ", " +
+                                            std::to_string(bad.first % s.cols) + "]");
 }
 
 template <class Fn>
@@ -45,6 +55,7 @@ void Int8Layout::bracket(const ctq_tensor_view& x, const ctq_tensor_view* outs, 
     require_cpu_f32(lo, s, what + "lo");
     require_cpu_f32(hi, s, what + "hi");
     const float* xs = static_cast<const float*>(x.data);
+    require_finite(xs, s, what + "target");
     const float* scales = static_cast<const float*>(outs[1].data);
     float* l = static_cast<float*>(lo.data);
     float* h = static_cast<float*>(hi.data);
@@ -58,6 +69,7 @@ void Int8Layout::encode_values(const ctq_tensor_view& v, ctq_tensor_view* outs, 
     check_outs(s, p, outs, n, "encode_values");
     require_cpu_f32(v, s, std::string(t_.name) + ": encode_values input");
     const float* vs = static_cast<const float*>(v.data);
+    require_finite(vs, s, std::string(t_.name) + ": encode_values input");
     const float* scales = static_cast<const float*>(outs[1].data);
     int8_t* q = static_cast<int8_t*>(outs[0].data);
     for_each_element(pl, [&](int64_t i, int64_t tile) {
