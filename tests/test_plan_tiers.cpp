@@ -262,7 +262,11 @@ TEST_CASE("ConvRot: INT8 per-row only; dynamic group is the largest power of 4 d
     o.primary = tier("int8", "row");
     o.primary.convrot = true;
     o.primary.convrot_group_size = 100;
-    CHECK(error_of(o, reg).find("not a power of two") != std::string::npos);
+    CHECK(error_of(o, reg).find("not a power of 4") != std::string::npos);
+    o.primary.convrot_group_size = 128;  // a power of 2 only: Sylvester, not what ComfyUI runs
+    CHECK(error_of(o, reg).find("not a power of 4") != std::string::npos);
+    o.primary.convrot_group_size = 64;
+    CHECK(error_of(o, reg).empty());
 }
 
 TEST_CASE("full_precision_matrix_mult: layouts that need it, global flag, per tier") {

@@ -30,7 +30,8 @@ std::string first_mode(const char* modes) {
     return all.substr(0, all.find(','));
 }
 
-bool is_power_of_two(int64_t v) {
+// ComfyUI rotates with the regular Hadamard matrix, a Kronecker power of a 4x4 one.
+bool is_power_of_four(int64_t v) { return v > 0 && (v & (v - 1)) == 0 && (v & 0x5555555555555555LL); }
     return v > 0 && (v & (v - 1)) == 0;
 }
 
@@ -113,10 +114,10 @@ ResolvedTier resolve_tier(const std::string& tier_name, const TierFormat& format
                      scaling_mode_name(mode) + "'; known layouts: " + known_layouts(registry));
     }
     if (format.block_size < 0) fail(context, "", "block size must be positive");
-    if ((format.convrot || format.dynamic_convrot) && !is_power_of_two(format.convrot_group_size))
+    if ((format.convrot || format.dynamic_convrot) && !is_power_of_four(format.convrot_group_size))
         fail(context, "",
              "ConvRot group size " + std::to_string(format.convrot_group_size) +
-                 " is not a power of two (Hadamard sizes are powers of 4, or of 2)");
+                 " is not a power of 4 (ComfyUI's regular Hadamard: 4, 16, 64, 256, 1024 ...)");
     t.params.struct_size = sizeof(ctq_layout_params);
     t.params.scaling_mode = mode;
     t.params.block_size =
