@@ -1,9 +1,11 @@
 // CPU twin of the ConvRot group Hadamard rotation (see ctq/kernels/hadamard.hpp).
 #include <ctq/kernels/hadamard.hpp>
+#include <ctq/kernels/int8.hpp>
 #include <ctq/kernels/parallel.hpp>
 
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace ctq::kern {
 
@@ -21,6 +23,15 @@ void hadamard_rotate_rows_cpu(float* data, int64_t rows, int64_t cols, int64_t g
                 for (int64_t j = 0; j < group / 4; ++j) hadamard_stage_butterfly(v, s, j);
         }
     });
+}
+
+Int8NonFinite int8_quantize_rotated_cpu(Int8Mode mode, const float* w, const Int8Tiling& t,
+                                        int64_t group, int8_t* q, float* stored) {
+    const Int8NonFinite bad = int8_scan_non_finite_cpu(w, t.rows * t.cols);
+    if (bad.count != 0) return bad;
+    std::vector<float> rotated(w, w + t.rows * t.cols);
+    hadamard_rotate_rows_cpu(rotated.data(), t.rows, t.cols, group);
+    return int8_quantize_cpu(mode, rotated.data(), t, q, stored);  // finite unless it overflowed
 }
 
 }  // namespace ctq::kern

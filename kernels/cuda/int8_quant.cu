@@ -111,7 +111,19 @@ void check_cols(const Int8Tiling& t) {
         throw std::invalid_argument("int8 CUDA kernels: rows of more than 2^30 elements");
 }
 
+__global__ void fill_kernel(float* dst, int64_t n, float value) {
+    for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
+         i += int64_t(gridDim.x) * blockDim.x)
+        dst[i] = value;
+}
+
 }  // namespace
+
+void int8_fill_cuda(float* dst, int64_t n, float value, void* stream) {
+    if (n == 0) return;
+    fill_kernel<<<int8_grid_for(n, kThreads), kThreads, 0, int8_stream(stream)>>>(dst, n, value);
+    CTQ_INT8_CUDA(cudaGetLastError());
+}
 
 Int8NonFinite int8_scan_non_finite_cuda(const float* w, int64_t n, void* stream) {
     cudaStream_t s = int8_stream(stream);

@@ -2,6 +2,7 @@
 // One CTA per group: the group sits in shared memory and every stage runs the same
 // hadamard_stage_butterfly as the CPU, so the bits match.
 #include <ctq/kernels/hadamard.hpp>
+#include <ctq/kernels/int8.hpp>
 
 #include "int8_cuda_check.cuh"
 
@@ -46,6 +47,26 @@ void hadamard_rotate_rows_cuda(float* data, int64_t rows, int64_t cols, int64_t 
     rotate_groups_kernel<<<static_cast<unsigned int>(groups), threads, smem,
                            detail::int8_stream(stream)>>>(data, group, hadamard_stages(group));
     CTQ_INT8_CUDA(cudaGetLastError());
+}
+
+Int8NonFinite int8_quantize_rotated_cuda(Int8Mode mode, const float* w, const Int8Tiling& t,
+                                         int64_t group, int8_t* q, float* stored, void* stream) {
+    const Int8NonFinite bad = int8_scan_non_finite_cuda(w, t.rows * t.cols, stream);
+    if (bad.count != 0) return bad;
+    cudaStream_t s = detail::int8_stream(stream);
+    const size_t bytes = sizeof(float) * static_cast<size_t>(t.rows * t.cols);
+    float* rotated = nullptr;
+    CTQ_INT8_CUDA(cudaMallocAsync(reinterpret_cast<void**>(&rotated), bytes, s));
+    try {
+        CTQ_INT8_CUDA(cudaMemcpyAsync(rotated, w, bytes, cudaMemcpyDeviceToDevice, s));
+        hadamard_rotate_rows_cuda(rotated, t.rows, t.cols, group, stream);
+        const Int8NonFinite after = int8_quantize_cuda(mode, rotated, t, q, stored, stream);
+        CTQ_INT8_CUDA(cudaFreeAsync(rotated, s));
+        return after;
+    } catch (...) {
+        cudaFreeAsync(rotated, s);
+        throw;
+    }
 }
 
 }  // namespace ctq::kern

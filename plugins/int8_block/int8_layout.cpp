@@ -3,6 +3,7 @@
 
 #include <ctq/kernels/hadamard.hpp>
 
+#include <string>
 #include <vector>
 
 namespace ctq::int8 {
@@ -98,8 +99,16 @@ void require_cpu_f32(const ctq_tensor_view& v, Shape2 s, const std::string& what
                         ", " + std::to_string(s.cols) + "]");
 }
 
+void require_cuda_build(const char* layout) {
+#if defined(CTQ_HAVE_CUDA)
+    (void)layout;
+#else
+    throw Error(CTQ_ERR_UNSUPPORTED, std::string(layout) + ": this plugin was built without CUDA");
+#endif
+}
+
 void Int8Layout::check_outs(Shape2 s, const ctq_layout_params& p, const ctq_tensor_view* outs,
-                            int n, const char* op) const {
+                            int n, const char* op, bool cuda) const {
     const auto specs = output_specs(s, p);
     if (n != static_cast<int>(specs.size()))
         fail(CTQ_ERR_INVALID_ARGUMENT, std::string(op) + ": expected " + std::to_string(specs.size()) +
@@ -107,51 +116,72 @@ void Int8Layout::check_outs(Shape2 s, const ctq_layout_params& p, const ctq_tens
     for (int i = 0; i < n; ++i) {
         const ctq_tensor_spec& sp = specs[i];
         bool ok = outs[i].dtype == sp.dtype && outs[i].ndim == sp.ndim && is_contiguous(outs[i]) &&
-                  !on_cuda(outs[i]) && outs[i].data != nullptr;
+                  on_cuda(outs[i]) == cuda && outs[i].data != nullptr;
         for (int d = 0; ok && d < sp.ndim; ++d) ok = outs[i].shape[d] == sp.shape[d];
         if (!ok)
-            fail(on_cuda(outs[i]) ? CTQ_ERR_UNSUPPORTED : CTQ_ERR_INVALID_ARGUMENT,
-                 std::string(op) + ": output " + sp.suffix +
-                     " must be a contiguous CPU view matching its spec");
+            fail(on_cuda(outs[i]) && !cuda ? CTQ_ERR_UNSUPPORTED : CTQ_ERR_INVALID_ARGUMENT,
+                 std::string(op) + ": output " + sp.suffix + " must be a contiguous " +
+                     (cuda ? "CUDA" : "CPU") + " view matching its spec");
     }
 }
 
 void Int8Layout::quantize(const ctq_tensor_view& w, const ctq_layout_params& p,
                           ctq_tensor_view* outs, int n) const {
     require_weight(w);
-    if (on_cuda(w)) fail(CTQ_ERR_UNSUPPORTED, "quantize takes CPU views (CUDA kernels: ctq/kernels/int8.hpp)");
+    const bool cuda = on_cuda(w);
+    if (cuda) require_cuda_build(t_.name);
     const Shape2 s{w.shape[0], w.shape[1]};
     const Int8Plan pl = plan(s, p);
-    check_outs(s, p, outs, n, "quantize");
+    check_outs(s, p, outs, n, "quantize", cuda);
     const float* src = static_cast<const float*>(w.data);
-    const kern::Int8NonFinite bad = kern::int8_scan_non_finite_cpu(src, s.rows * s.cols);
-    if (bad.count != 0)
-        fail(CTQ_ERR_NON_FINITE, std::to_string(bad.count) + " non-finite value(s) (NaN/Inf), first at [" +
-                                     std::to_string(bad.first / s.cols) + ", " +
-                                     std::to_string(bad.first % s.cols) + "]");
-    std::vector<float> rotated;
-    if (pl.convrot_group != 0) {
-        rotated.assign(src, src + s.rows * s.cols);
-        kern::hadamard_rotate_rows_cpu(rotated.data(), s.rows, s.cols, pl.convrot_group);
-        src = rotated.data();
+    auto* q = static_cast<int8_t*>(outs[0].data);
+    auto* stored = static_cast<float*>(outs[1].data);
+    kern::Int8NonFinite bad;
+    if (!cuda) {
+        bad = pl.convrot_group ? kern::int8_quantize_rotated_cpu(pl.mode, src, pl.tiling, pl.convrot_group, q, stored)
+                               : kern::int8_quantize_cpu(pl.mode, src, pl.tiling, q, stored);
+        if (t_.writes_input_scale && bad.count == 0) *static_cast<float*>(outs[2].data) = 1.0f;
+    } else {
+#if defined(CTQ_HAVE_CUDA)
+        void* stream = w.device.stream;
+        bad = pl.convrot_group
+                  ? kern::int8_quantize_rotated_cuda(pl.mode, src, pl.tiling, pl.convrot_group, q, stored, stream)
+                  : kern::int8_quantize_cuda(pl.mode, src, pl.tiling, q, stored, stream);
+        if (t_.writes_input_scale && bad.count == 0)
+            kern::int8_fill_cuda(static_cast<float*>(outs[2].data), 1, 1.0f, stream);
+#endif
     }
-    const kern::Int8NonFinite after = kern::int8_quantize_cpu(
-        pl.mode, src, pl.tiling, static_cast<int8_t*>(outs[0].data), static_cast<float*>(outs[1].data));
-    if (after.count != 0) fail(CTQ_ERR_NON_FINITE, "ConvRot rotation overflowed to Inf");
-    if (t_.writes_input_scale) *static_cast<float*>(outs[2].data) = 1.0f;
+    if (bad.count != 0)
+        fail(CTQ_ERR_NON_FINITE, std::to_string(bad.count) + " non-finite value(s) (NaN/Inf)" +
+                                     (pl.convrot_group ? " in the weight or from overflow in the ConvRot rotation" : "") +
+                                     ", first at [" + std::to_string(bad.first / s.cols) + ", " +
+                                     std::to_string(bad.first % s.cols) + "]");
 }
 
 void Int8Layout::dequantize(const ctq_tensor_view* outs, int n, const ctq_layout_params& p,
                             ctq_tensor_view& w_out) const {
     const Shape2 s = codes_shape(outs, n);
     const Int8Plan pl = plan(s, p);
-    check_outs(s, p, outs, n, "dequantize");
-    require_cpu_f32(w_out, s, std::string(t_.name) + ": dequantize output");
-    float* dst = static_cast<float*>(w_out.data);
-    kern::int8_decode_cpu(static_cast<const int8_t*>(outs[0].data), pl.tiling,
-                          static_cast<const float*>(outs[1].data), dst);
-    // ConvRot: back to the original domain (the rotation is its own inverse).
-    if (pl.convrot_group != 0) kern::hadamard_rotate_rows_cpu(dst, s.rows, s.cols, pl.convrot_group);
+    const bool cuda = on_cuda(w_out);
+    if (cuda) require_cuda_build(t_.name);
+    check_outs(s, p, outs, n, "dequantize", cuda);
+    require_weight(w_out, "dequantize output");
+    if (w_out.shape[0] != s.rows || w_out.shape[1] != s.cols)
+        fail(CTQ_ERR_INVALID_ARGUMENT, "dequantize output shape differs from the codes");
+    auto* dst = static_cast<float*>(w_out.data);
+    const auto* q = static_cast<const int8_t*>(outs[0].data);
+    const auto* stored = static_cast<const float*>(outs[1].data);
+    // ConvRot: back to the original domain afterwards (the rotation is its own inverse).
+    if (!cuda) {
+        kern::int8_decode_cpu(q, pl.tiling, stored, dst);
+        if (pl.convrot_group) kern::hadamard_rotate_rows_cpu(dst, s.rows, s.cols, pl.convrot_group);
+    } else {
+#if defined(CTQ_HAVE_CUDA)
+        kern::int8_decode_cuda(q, pl.tiling, stored, dst, w_out.device.stream);
+        if (pl.convrot_group)
+            kern::hadamard_rotate_rows_cuda(dst, s.rows, s.cols, pl.convrot_group, w_out.device.stream);
+#endif
+    }
 }
 
 }  // namespace ctq::int8

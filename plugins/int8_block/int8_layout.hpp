@@ -58,9 +58,10 @@ public:
                       ctq_tensor_view& scale_out) const override;
 
     Int8Plan plan(Shape2 shape, const ctq_layout_params& p) const;
-    // Checks that outs match output_specs (count, dtype, shape, contiguous CPU) for `shape`.
+    // Checks that outs match output_specs (count, dtype, shape, contiguous) for `shape` and lie
+    // on the CPU, or on CUDA when `cuda`.
     void check_outs(Shape2 shape, const ctq_layout_params& p, const ctq_tensor_view* outs, int n,
-                    const char* op) const;
+                    const char* op, bool cuda = false) const;
     [[noreturn]] void fail(ctq_status status, const std::string& what) const;
 
 private:
@@ -69,7 +70,9 @@ private:
 
 // The [rows, cols] of a quantized layer, read from its codes view.
 Shape2 codes_shape(const ctq_tensor_view* outs, int n);
-// A contiguous CPU F32 view of `shape` (throws otherwise).
+// A contiguous CPU F32 view of `shape` (throws otherwise; CTQ_ERR_UNSUPPORTED for a CUDA view).
 void require_cpu_f32(const ctq_tensor_view& v, Shape2 shape, const std::string& what);
+// CUDA views are accepted only when the plugin was built with CUDA (CTQ_ERR_UNSUPPORTED otherwise).
+void require_cuda_build(const char* layout);
 
 }  // namespace ctq::int8

@@ -4,8 +4,13 @@
 namespace ctq::int8 {
 namespace {
 
+#if defined(CTQ_HAVE_CUDA)
+constexpr uint32_t kLearned = CTQ_LAYOUT_SUPPORTS_LEARNED | CTQ_LAYOUT_SUPPORTS_CUDA;
+#else
 constexpr uint32_t kLearned = CTQ_LAYOUT_SUPPORTS_LEARNED;
+#endif
 
+// Quantize and dequantize accept CUDA views when built with CUDA; grid operations are CPU only.
 const Int8LayoutTraits kInt8Layouts[] = {
     // name, description, scaling modes, flags, default block, group_size, input_scale, convrot
     {"int8_blockwise",

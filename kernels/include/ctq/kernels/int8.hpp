@@ -131,6 +131,12 @@ void int8_decode_cpu(const int8_t* q, const Int8Tiling& tiling, const float* sto
 Int8NonFinite int8_quantize_cpu(Int8Mode mode, const float* w, const Int8Tiling& tiling,
                                 int8_t* q, float* stored);
 
+// ConvRot (int8_tensorwise + convrot, row scales): scans w, rotates a copy of it by the group
+// Hadamard of hadamard.hpp, then quantizes the copy. The scan reports positions in w. `group`
+// must be a power of 4 dividing tiling.cols (std::invalid_argument otherwise).
+Int8NonFinite int8_quantize_rotated_cpu(Int8Mode mode, const float* w, const Int8Tiling& tiling,
+                                        int64_t group, int8_t* q, float* stored);
+
 // ---- CUDA kernels (kernels/cuda/int8_quant.cu): same contracts on device pointers, enqueued
 // on `stream` (a cudaStream_t, nullptr = default stream). Available when CTQ_HAVE_CUDA. ----
 #if defined(CTQ_HAVE_CUDA)
@@ -145,6 +151,11 @@ void int8_decode_cuda(const int8_t* q, const Int8Tiling& tiling, const float* st
 // Synchronizes the stream; throws std::runtime_error on a CUDA error.
 Int8NonFinite int8_quantize_cuda(Int8Mode mode, const float* w, const Int8Tiling& tiling,
                                  int8_t* q, float* stored, void* stream);
+// Same as int8_quantize_rotated_cpu (kernels/cuda/int8_rotate.cu); synchronizes the stream.
+Int8NonFinite int8_quantize_rotated_cuda(Int8Mode mode, const float* w, const Int8Tiling& tiling,
+                                         int64_t group, int8_t* q, float* stored, void* stream);
+// dst[0..n) = value (for scalar outputs that live on the device).
+void int8_fill_cuda(float* dst, int64_t n, float value, void* stream);
 #endif
 
 }  // namespace ctq::kern
