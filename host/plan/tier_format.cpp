@@ -31,8 +31,8 @@ std::string first_mode(const char* modes) {
 }
 
 // ComfyUI rotates with the regular Hadamard matrix, a Kronecker power of a 4x4 one.
-bool is_power_of_four(int64_t v) { return v > 0 && (v & (v - 1)) == 0 && (v & 0x5555555555555555LL); }
-    return v > 0 && (v & (v - 1)) == 0;
+bool is_power_of_four(int64_t v) {
+    return v > 0 && (v & (v - 1)) == 0 && (v & 0x5555555555555555LL) != 0;
 }
 
 }  // namespace
