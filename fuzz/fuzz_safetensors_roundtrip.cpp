@@ -61,7 +61,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::vector<std::string> bytes;
     for (int n = in.ConsumeIntegralInRange(0, 12); n > 0; --n) {
         ctq::OutputTensor t;
-        t.name = std::to_string(plan.size()) + utf8_text(in, 16, false);  // the prefix keeps names unique
+        const char digits[] = {static_cast<char>('a' + plan.size() / 10), static_cast<char>('a' + plan.size() % 10), 0};
+        t.name = digits + utf8_text(in, 16, false);  // a fixed-width prefix keeps names unique
         t.dtype = static_cast<ctq_dtype>(in.ConsumeIntegralInRange<int>(0, CTQ_DTYPE_COUNT - 1));
         for (int rank = in.ConsumeIntegralInRange(0, 4); rank > 0; --rank)
             t.shape.push_back(in.ConsumeIntegralInRange<int64_t>(0, 9));
