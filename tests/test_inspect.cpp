@@ -44,6 +44,22 @@ TEST_CASE("tensors group by block index; a stack of one named like a block is st
     CHECK_FALSE(ctq::natural_less("a.10.x", "a.2.x"));
 }
 
+TEST_CASE("a prefix all keys share is kept in group names, not mistaken for the group") {
+    const std::vector<ctq::TensorInfo> ts = {
+        tensor("model.diffusion_model.img_in.weight", {8, 8}),
+        tensor("model.diffusion_model.final_layer.linear.weight", {8, 8}),
+        tensor("model.diffusion_model.blocks.0.a.weight", {8, 8}),
+        tensor("model.diffusion_model.blocks.1.a.weight", {8, 8})};
+    std::vector<std::string> names;
+    for (const auto& g : ctq::group_tensors(ts)) names.push_back(g.name);
+    CHECK(names == std::vector<std::string>{"model.diffusion_model.blocks.0",
+                                            "model.diffusion_model.blocks.1",
+                                            "model.diffusion_model.final_layer",
+                                            "model.diffusion_model.img_in"});
+    CHECK(ctq::suggest_exclude_regex(ctq::group_tensors(ts)) ==
+          "^(model\\.diffusion_model\\.final_layer|model\\.diffusion_model\\.img_in)\\.");
+}
+
 TEST_CASE("inspect tiny_flux: blocks, sizes, best preset and what it leaves quantized") {
     ctq::Registry reg;
     REQUIRE(reg.load_file(kModelsPlugin));

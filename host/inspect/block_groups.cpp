@@ -41,6 +41,20 @@ bool names_a_stack(const std::string& component) {
            component.find("layer") != std::string::npos;
 }
 
+// Leading components every key shares ("model.diffusion_model"), never a key's last component.
+size_t common_prefix(const std::vector<TensorInfo>& tensors) {
+    if (tensors.empty()) return 0;
+    std::vector<std::string> first = split(tensors.front().name);
+    size_t n = first.size() - 1;
+    for (const auto& t : tensors) {
+        const auto parts = split(t.name);
+        n = std::min(n, parts.size() - 1);
+        for (size_t i = 0; i < n; ++i)
+            if (parts[i] != first[i]) n = i;
+    }
+    return n;
+}
+
 }  // namespace
 
 bool natural_less(const std::string& a, const std::string& b) {
@@ -71,13 +85,14 @@ std::vector<TensorGroup> group_tensors(const std::vector<TensorInfo>& tensors) {
         const auto parts = split(t.name);
         if (size_t i = index_position(parts)) indices[join(parts, i)].insert(parts[i]);
     }
+    const size_t shared = common_prefix(tensors);
     std::map<std::string, TensorGroup> groups;
     for (const auto& t : tensors) {
         const auto parts = split(t.name);
         const size_t i = index_position(parts);
         const std::string stack = i ? join(parts, i) : "";
         const bool block = i && (indices[stack].size() >= 2 || names_a_stack(parts[i - 1]));
-        const std::string name = block ? join(parts, i + 1) : parts[0];
+        const std::string name = block ? join(parts, i + 1) : join(parts, shared + 1);
         TensorGroup& g = groups[name];
         g.name = name;
         g.is_block = block;

@@ -1,5 +1,6 @@
 // Groups a model's tensors by block for `ctq inspect`: "double_blocks.0", "encoder.block.3", or
-// the first name component for tensors outside repeated blocks ("img_in", "final_layer").
+// for tensors outside repeated blocks the first name component after the prefix all keys share
+// ("img_in", "model.diffusion_model.final_layer").
 #pragma once
 
 #include "io/tensor_info.hpp"
