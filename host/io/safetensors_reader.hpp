@@ -16,8 +16,9 @@ namespace ctq {
 
 class SafetensorsReader {
 public:
-    // Maps and validates the whole header (see docs in the .cpp); throws CtqError naming the
-    // file and, where it applies, the tensor.
+    // Maps and validates the whole header (rules in safetensors_header.cpp); throws CtqError
+    // naming the file and, where it applies, the tensor. A file truncated by another process
+    // while mapped still raises SIGBUS on access, as with any mmap reader.
     explicit SafetensorsReader(const std::filesystem::path& path);
     ~SafetensorsReader();
     SafetensorsReader(const SafetensorsReader&) = delete;
@@ -27,7 +28,8 @@ public:
     uint64_t file_size() const { return file_size_; }
     uint64_t header_size() const { return header_size_; }  // the JSON length, without the 8 bytes
 
-    // In the order of their data offsets (the order to stream them in).
+    // In the order of their data offsets (the order to stream them in); tensors sharing a begin
+    // offset (all but one zero-sized) are ordered by end, then by name.
     const std::vector<TensorInfo>& tensors() const { return tensors_; }
     const TensorInfo* find(std::string_view name) const;
     const std::map<std::string, std::string>& metadata() const { return metadata_; }
