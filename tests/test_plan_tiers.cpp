@@ -305,6 +305,18 @@ TEST_CASE("input_scale: --input_scale, and the text-encoder rule of presets") {
     CHECK(p.input_scale);
     CHECK(p.input_scale_from_text_encoder);
     CHECK_FALSE(qwen.plan_tensor(tensor("x.layers.0.a.weight", {64, 64})).input_scale);  // kept
+    // FP8 layouts only: ComfyUI's INT8 layouts take no input_scale.
+    o.primary = tier("int8", "row");
+    p = ctq::Planner(o, reg).plan_tensor(tensor("a.weight", {64, 64}));
+    CHECK(p.action == ctq::PlanAction::Quantize);
+    CHECK_FALSE(p.input_scale);
+    CHECK_FALSE(p.input_scale_from_text_encoder);
+    o.presets.clear();
+    o.input_scale = true;
+    CHECK_FALSE(ctq::Planner(o, reg).plan_tensor(tensor("a.weight", {64, 64})).input_scale);
+    o.primary = ctq::TierFormat{};
+    o.primary.layout = "float8_e5m2";
+    CHECK(ctq::Planner(o, reg).plan_tensor(tensor("a.weight", {64, 64})).input_scale);
 }
 
 TEST_CASE("automatic output names (REFERENCE 1.2)") {

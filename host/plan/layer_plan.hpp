@@ -33,6 +33,7 @@ struct LayerPlan {
     bool input_scale = false;  // also write <base>.input_scale (text-encoder rule, --input_scale)
     // Set with input_scale when a text-encoder preset asked for it (REFERENCE_SPEC 4.4: the
     // reference writes the weight's dequant scale there); otherwise --input_scale means 1.0.
+    // Both apply to FP8 layouts only (ComfyUI's INT8 layouts take no input_scale).
     bool input_scale_from_text_encoder = false;
 };
 

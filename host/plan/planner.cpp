@@ -130,8 +130,12 @@ LayerPlan Planner::finish(LayerPlan plan, const Quantize& q, const TensorInfo& t
     const std::string rotation = apply_convrot(*q.format, *q.layout, cols, plan.params);
     if (!rotation.empty()) plan.reason += "; " + rotation;
     plan.method = q.simple ? RoundingMethod::Nearest : RoundingMethod::Learned;
-    plan.input_scale = options_.input_scale || text_encoder_rule_;
-    plan.input_scale_from_text_encoder = text_encoder_rule_;
+    // The reference adds input_scale to FP8 layers only; ComfyUI's FP8 layouts read it, its INT8
+    // ones would find an unexpected key (comfy_check/CONTRACT.md).
+    const bool fp8_codes = q.layout->storage_dtype == CTQ_DTYPE_F8_E4M3 ||
+                           q.layout->storage_dtype == CTQ_DTYPE_F8_E5M2;
+    plan.input_scale = fp8_codes && (options_.input_scale || text_encoder_rule_);
+    plan.input_scale_from_text_encoder = plan.input_scale && text_encoder_rule_;
     return plan;
 }
 
