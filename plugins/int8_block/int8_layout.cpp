@@ -143,6 +143,8 @@ void Int8Layout::quantize(const ctq_tensor_view& w, const ctq_layout_params& p,
         if (t_.writes_input_scale && bad.count == 0) *static_cast<float*>(outs[2].data) = 1.0f;
     } else {
 #if defined(CTQ_HAVE_CUDA)
+        if (pl.convrot_group > 16384)  // one group must fit the rotation kernel's shared memory
+            fail(CTQ_ERR_UNSUPPORTED, "ConvRot groups above 16384 rotate on the CPU only");
         void* stream = w.device.stream;
         bad = pl.convrot_group
                   ? kern::int8_quantize_rotated_cuda(pl.mode, src, pl.tiling, pl.convrot_group, q, stored, stream)
@@ -177,6 +179,8 @@ void Int8Layout::dequantize(const ctq_tensor_view* outs, int n, const ctq_layout
         if (pl.convrot_group) kern::hadamard_rotate_rows_cpu(dst, s.rows, s.cols, pl.convrot_group);
     } else {
 #if defined(CTQ_HAVE_CUDA)
+        if (pl.convrot_group > 16384)
+            fail(CTQ_ERR_UNSUPPORTED, "ConvRot groups above 16384 rotate on the CPU only");
         kern::int8_decode_cuda(q, pl.tiling, stored, dst, w_out.device.stream);
         if (pl.convrot_group)
             kern::hadamard_rotate_rows_cuda(dst, s.rows, s.cols, pl.convrot_group, w_out.device.stream);
