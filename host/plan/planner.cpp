@@ -112,6 +112,15 @@ Planner::Quantize Planner::from_config(const LayerConfigEntry& e, std::string re
     return q;
 }
 
+LayerPlan Planner::from_config_entry(LayerPlan plan, const LayerConfigEntry& e,
+                                     const TensorInfo& t) const {
+    if (e.skip) {
+        plan.reason = config_reason(e) + ": skip";
+        return plan;
+    }
+    return finish(std::move(plan), from_config(e, config_reason(e)), t);
+}
+
 LayerPlan Planner::finish(LayerPlan plan, const Quantize& q, const TensorInfo& t) const {
     const int64_t rows = t.shape[0], cols = t.shape[1];
     if (q.heur) {
@@ -155,13 +164,7 @@ LayerPlan Planner::plan_tensor(const TensorInfo& t) const {
         return plan;
     }
     const LayerConfigEntry* entry = layer_config_ ? layer_config_->match(plan.base) : nullptr;
-    if (entry) {
-        if (entry->skip) {
-            plan.reason = config_reason(*entry) + ": skip";
-            return plan;
-        }
-        return finish(plan, from_config(*entry, config_reason(*entry)), t);
-    }
+    if (entry) return from_config_entry(std::move(plan), *entry, t);
     if (custom_regex_ && std::regex_search(t.name, *custom_regex_))
         return finish(plan, from_tier(*custom_, "--custom-layers match"), t);
     if (std::string why = exclusion_reason(t.name); !why.empty()) {
@@ -169,13 +172,8 @@ LayerPlan Planner::plan_tensor(const TensorInfo& t) const {
         plan.reason = std::move(why);
         return plan;
     }
-    if (const LayerConfigEntry* def = layer_config_ ? layer_config_->default_entry() : nullptr) {
-        if (def->skip) {
-            plan.reason = config_reason(*def) + ": skip";
-            return plan;
-        }
-        return finish(plan, from_config(*def, config_reason(*def)), t);
-    }
+    if (const LayerConfigEntry* def = layer_config_ ? layer_config_->default_entry() : nullptr)
+        return from_config_entry(std::move(plan), *def, t);
     return finish(plan, from_tier(primary_, "primary"), t);
 }
 

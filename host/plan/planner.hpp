@@ -66,6 +66,7 @@ private:
     std::string exclusion_reason(const std::string& key) const;
     Quantize from_tier(const ResolvedTier& tier, std::string reason) const;
     Quantize from_config(const LayerConfigEntry& entry, std::string reason) const;
+    LayerPlan from_config_entry(LayerPlan plan, const LayerConfigEntry& e, const TensorInfo& t) const;
     LayerPlan finish(LayerPlan plan, const Quantize& q, const TensorInfo& t) const;
 };
 
