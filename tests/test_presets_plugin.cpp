@@ -154,6 +154,12 @@ TEST_CASE("a preset plugin built from the SDK alone is found by load_dir and pla
     CHECK(p.action == ctq::PlanAction::Quantize);
     CHECK(p.input_scale);  // from the implied toynet_te
     CHECK(p.input_scale_from_text_encoder);
+
+    // A plugin preset with invalid rules is an error naming it when a run activates it.
+    o.presets = {"toynet_broken"};
+    CHECK_THROWS_WITH_AS(ctq::Planner(o, reg), doctest::Contains("preset 'toynet_broken'"),
+                         ctq::CtqError);
+    CHECK(ctq::presets_help(reg).find("[invalid rules: ") != std::string::npos);
 }
 
 TEST_CASE("preset files are validated: fields, types, duplicate names") {
