@@ -26,7 +26,7 @@ struct Grid {
 
     // Ordinal of the largest grid value <= x, for |x| below the saturated ends.
     static int floor_ordinal(float x, float d) {
-        int g = ordinal(fp8_encode<F>(fp8_clamp<F>(x / d)));
+        int g = ordinal(fp8_encode<F>(x / d));
         while (g > -kTop && value(g, d) > x) --g;
         while (g < kTop && value(g + 1, d) <= x) ++g;
         return g;

@@ -1,6 +1,8 @@
 // CPU twins of the FP8 tile kernels: amax, encode, decode, non-finite search, and the whole
 // round-to-nearest quantization. Inner loops run over one tile's contiguous columns of a row
-// with the format fixed at compile time, so they vectorise; threads split rows.
+// with the format fixed at compile time (and SIMD, fp8_simd.hpp); threads split rows.
+#include "fp8_simd.hpp"
+
 #include <ctq/kernels/fp8.hpp>
 #include <ctq/kernels/parallel.hpp>
 
@@ -34,20 +36,11 @@ void accumulate_row_amax(const float* row, const Fp8Tiling& t, uint32_t* acc) {
     }
 }
 
+// Encodes one row; qs holds the quant multipliers of the row's tile row.
 template <class F>
-void encode_rows(const float* w, const Fp8Tiling& t, const float* qscale, uint8_t* codes,
-                 int64_t r0, int64_t r1) {
-    const int64_t across = t.tiles_across();
-    for (int64_t r = r0; r < r1; ++r) {
-        const float* row = w + r * t.cols;
-        uint8_t* out = codes + r * t.cols;
-        const float* qs = qscale + (r / t.tile_rows) * across;
-        for (int64_t c0 = 0, j = 0; c0 < t.cols; c0 += t.tile_cols, ++j) {
-            const int64_t c1 = std::min(c0 + t.tile_cols, t.cols);
-            const float s = qs[j];
-            for (int64_t c = c0; c < c1; ++c) out[c] = fp8_quantize_element<F>(row[c], s);
-        }
-    }
+void encode_row(const float* row, const Fp8Tiling& t, const float* qs, uint8_t* out) {
+    for (int64_t c0 = 0, j = 0; c0 < t.cols; c0 += t.tile_cols, ++j)
+        fp8_encode_span<F>(row + c0, qs[j], out + c0, std::min(t.tile_cols, t.cols - c0));
 }
 
 template <class F>
@@ -99,8 +92,10 @@ void fp8_encode_cpu(const float* w, const Fp8Tiling& t, const float* qscale, Fp8
                     uint8_t* codes) {
     with_fp8_format(f, [&](auto fmt) {
         using F = decltype(fmt);
+        const int64_t across = t.tiles_across();
         parallel_for(t.rows, t.cols, [&](int64_t r0, int64_t r1) {
-            encode_rows<F>(w, t, qscale, codes, r0, r1);
+            for (int64_t r = r0; r < r1; ++r)
+                encode_row<F>(w + r * t.cols, t, qscale + (r / t.tile_rows) * across, codes + r * t.cols);
         });
     });
 }
@@ -131,18 +126,50 @@ Fp8NonFinite fp8_find_nonfinite_cpu(const float* w, int64_t n) {
     return total;
 }
 
+namespace {
+
+// Row and block scaling: each tile row (a band of tile_rows rows) gets its amax, scales and
+// codes while it is still in cache, so the weight streams from memory once, not twice.
+template <class F>
+void quantize_by_bands(const float* w, const Fp8Tiling& t, Fp8ScaleRule rule, uint8_t* codes,
+                       float* amax, float* stored) {
+    const int64_t across = t.tiles_across();
+    parallel_for(t.tiles_down(), t.tile_rows * t.cols, [&](int64_t b0, int64_t b1) {
+        std::vector<uint32_t> bits(static_cast<size_t>(across));
+        std::vector<float> qs(static_cast<size_t>(across));
+        for (int64_t b = b0; b < b1; ++b) {
+            const int64_t r0 = b * t.tile_rows, r1 = std::min(r0 + t.tile_rows, t.rows);
+            std::fill(bits.begin(), bits.end(), 0u);
+            for (int64_t r = r0; r < r1; ++r) accumulate_row_amax(w + r * t.cols, t, bits.data());
+            for (int64_t j = 0; j < across; ++j) {
+                amax[b * across + j] = f32_from_bits(bits[j]);
+                qs[j] = fp8_qscale(amax[b * across + j], F::kMax, rule);
+                stored[b * across + j] = 1.0f / qs[j];
+            }
+            for (int64_t r = r0; r < r1; ++r) encode_row<F>(w + r * t.cols, t, qs.data(), codes + r * t.cols);
+        }
+    });
+}
+
+}  // namespace
+
 Fp8NonFinite fp8_quantize_cpu(const float* w, const Fp8Tiling& t, Fp8Format f, Fp8ScaleRule rule,
                               uint8_t* codes, float* stored) {
     const size_t count = static_cast<size_t>(t.tile_count());
     std::vector<float> amax(count), qscale(count);
-    fp8_tile_amax_cpu(w, t, amax.data());
+    const bool fused = t.tiles_down() > 1;
+    if (fused)
+        with_fp8_format(f, [&](auto fmt) { quantize_by_bands<decltype(fmt)>(w, t, rule, codes, amax.data(), stored); });
+    else
+        fp8_tile_amax_cpu(w, t, amax.data());
     if (!std::all_of(amax.begin(), amax.end(), [](float a) { return std::isfinite(a); }))
         return fp8_find_nonfinite_cpu(w, t.rows * t.cols);
+    // Also decides the all-zero case, which overrides what the bands wrote.
     if (!fp8_scales_from_amax(amax.data(), static_cast<int64_t>(count), f, rule, qscale.data(), stored)) {
         std::memset(codes, 0, static_cast<size_t>(t.rows * t.cols));  // all zero (-0 too): codes 0
         return {};
     }
-    fp8_encode_cpu(w, t, qscale.data(), f, codes);
+    if (!fused) fp8_encode_cpu(w, t, qscale.data(), f, codes);
     return {};
 }
 

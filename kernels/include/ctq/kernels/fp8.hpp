@@ -87,7 +87,8 @@ void fp8_decode_cpu(const uint8_t* codes, const Fp8Tiling& t, const float* scale
                     float* out);
 Fp8NonFinite fp8_find_nonfinite_cpu(const float* w, int64_t n);
 // The whole round-to-nearest quantization: amax, scales (stored: t.tile_count() floats), codes.
-// When the weight holds NaN/Inf nothing is written and the returned count is non-zero.
+// When the weight holds NaN/Inf the returned count is non-zero and codes and scales are
+// unspecified.
 Fp8NonFinite fp8_quantize_cpu(const float* w, const Fp8Tiling& t, Fp8Format f, Fp8ScaleRule rule,
                               uint8_t* codes, float* stored);
 

@@ -2,9 +2,10 @@
 //
 // encode: round to nearest, ties to even, on the sign-magnitude value; the sign bit is always
 // kept, so a negative value that rounds to zero gives 0x80 (as PyTorch's cast does). Finite
-// values at or beyond the format's largest magnitude and +-Inf saturate to +-max: callers that
-// follow the reference clamp to +-max first anyway, which gives the same code. NaN gives the
-// format's NaN code with the input's sign (0x7f / 0xff).
+// values at or beyond the format's largest magnitude and +-Inf saturate to +-max: the same code
+// as the reference's clamp(v, -max, max) followed by the cast. Every NaN gives
+// the canonical NaN code 0x7f: IEEE leaves the sign of a NaN produced by w * qscale open (x86
+// keeps it, CUDA returns 0x7fffffff), so a signed NaN code would differ between CPU and GPU.
 // decode: every one of the 256 codes, NaN codes as quiet NaN, e5m2's 0x7c / 0xfc as +-Inf.
 #pragma once
 
@@ -61,10 +62,17 @@ CTQ_HD uint8_t fp8_encode(float x) {
     const float sum = f32_from_bits(a) + magic;
 #endif
     const uint32_t subnormal = f32_bits(sum) - D::kSubnormalMagicBits;
-    uint32_t code = a < D::kMinNormalBits ? subnormal : normal;
-    code = a >= D::kMaxBits ? F::kMaxCode : code;
-    code = a > 0x7f800000u ? D::kNanCode : code;
-    return static_cast<uint8_t>(sign | code);
+    // Selects through masks, not ?:, so compilers keep the loop branch-free (and vectorise it)
+    // instead of moving the float add into a branch.
+    // (signed compares: a < 2^31, and SSE2 has no unsigned 32-bit compare)
+    const int32_t sa = static_cast<int32_t>(a);
+    const uint32_t is_subnormal = 0u - uint32_t(sa < int32_t(D::kMinNormalBits));
+    const uint32_t is_big = 0u - uint32_t(sa >= int32_t(D::kMaxBits));
+    const uint32_t is_nan = 0u - uint32_t(sa > int32_t(0x7f800000));
+    uint32_t code = (subnormal & is_subnormal) | (normal & ~is_subnormal);
+    code = (F::kMaxCode & is_big) | (code & ~is_big);
+    code = (D::kNanCode & is_nan) | ((sign | code) & ~is_nan);
+    return static_cast<uint8_t>(code);
 }
 
 template <class F>
@@ -91,19 +99,15 @@ CTQ_HD float fp8_decode(uint8_t c) {
     return f32_from_bits(sign | ((em << D::kShift) + D::kRebias));
 }
 
-// Saturating clamp as the reference writes it: clamp(v, -max, max). NaN passes through.
-template <class F>
-CTQ_HD float fp8_clamp(float v) {
-    return v > F::kMax ? F::kMax : (v < -F::kMax ? -F::kMax : v);
-}
-
-// The reference's round-to-nearest code of one weight element: e4m3(RNE(clamp(w * qscale))).
+// The reference's round-to-nearest code of one weight element, e4m3(RNE(clamp(w * qscale,
+// -max, max))). encode saturates exactly as that clamp does (NaN included), so no separate
+// clamp: one would also make GCC branch on it and stop vectorising the loop.
 template <class F>
 CTQ_HD uint8_t fp8_quantize_element(float w, float qscale) {
 #if defined(__CUDA_ARCH__)
-    return fp8_encode<F>(fp8_clamp<F>(__fmul_rn(w, qscale)));
+    return fp8_encode<F>(__fmul_rn(w, qscale));
 #else
-    return fp8_encode<F>(fp8_clamp<F>(w * qscale));
+    return fp8_encode<F>(w * qscale);
 #endif
 }
 
