@@ -180,6 +180,17 @@ TEST_CASE("preset files are validated: fields, types, duplicate names") {
     CHECK(load_error(reg, R"({"name": "t5xxl"})").find("already defined") != std::string::npos);
     CHECK(load_error(reg, R"({"name": "mine", "_comment": "ok", "implies": ["t5xxl"]})").empty());
     CHECK(reg.preset("mine"));
+    CHECK(load_error(reg, R"({"name": "mine2", "implies": ["nosuch"]})").empty());
+    ctq::PlanOptions o;
+    o.presets = {"mine2"};
+    CHECK_THROWS_WITH_AS(ctq::resolve_presets(o.presets, reg),
+                         doctest::Contains("unknown preset 'nosuch' (implied by 'mine2')"),
+                         ctq::CtqError);
+    // Implied presets resolve transitively, each once, in order of first mention.
+    std::vector<std::string> order;
+    for (const auto& r : ctq::resolve_presets({"mine", "qwen35", "t5xxl"}, reg))
+        order.push_back(r.name);
+    CHECK(order == Strings{"mine", "t5xxl", "qwen35", "generic_text"});
     CHECK_THROWS_WITH_AS(ctq::load_preset_file(reg, "/nonexistent/p.json"),
                          doctest::Contains("/nonexistent/p.json"), ctq::CtqError);
     // Registry::add_preset_json (what the CLI calls) checks the same schema.

@@ -86,23 +86,29 @@ PresetRules parse_preset_rules(const std::string& rules_json, const std::string&
 std::vector<PresetRules> resolve_presets(const std::vector<std::string>& names,
                                          const Registry& registry) {
     std::vector<PresetRules> out;
-    std::vector<std::string> pending(names.rbegin(), names.rend());  // a stack, first name on top
+    struct Pending {
+        std::string name, implied_by;
+    };
+    std::vector<Pending> pending;  // a stack, first name on top
+    for (auto it = names.rbegin(); it != names.rend(); ++it) pending.push_back({*it, ""});
     while (!pending.empty()) {
-        const std::string name = pending.back();
+        const Pending next = pending.back();
         pending.pop_back();
+        const std::string& name = next.name;
         if (std::any_of(out.begin(), out.end(),
                         [&](const PresetRules& r) { return r.name == name; }))
             continue;
         const ctq_preset_desc* desc = registry.preset(name);
         if (!desc)
-            fail(
-                "", "",
-                "unknown preset '" + name + "'; registered presets: " + registered_names(registry));
+            fail("", "",
+                 "unknown preset '" + name + "'" +
+                     (next.implied_by.empty() ? "" : " (implied by '" + next.implied_by + "')") +
+                     "; registered presets: " + registered_names(registry));
         PresetRules rules = parse_preset_rules(desc->rules_json, "preset '" + name + "'");
         if (rules.name != name)
             fail("", "", "preset '" + name + "' carries rules named '" + rules.name + "'");
         for (auto it = rules.implies.rbegin(); it != rules.implies.rend(); ++it)
-            pending.push_back(*it);
+            pending.push_back({*it, name});
         out.push_back(std::move(rules));
     }
     return out;
