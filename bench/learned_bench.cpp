@@ -1,0 +1,101 @@
+// learned_bench: RTN vs learned rounding on make_fixture.py's structured weights, for every
+// FP8 and INT8 layout the plugins provide (and the test-only per-row INT8 grid).
+//
+//   learned_bench [--shapes 3072x3072,256x1024] [--layouts fp8:tensor,int8:row,test:row]
+//                 [--method search] [--weight 4] [--min-k 256] [--top-p 0.2] [--iters 4000]
+//                 [--threads 2] [--device cpu] [--seed 0] [--block 64] [--plugins DIR]
+//
+// Prints per layer: k, subspace ratio (learned / RTN), full ratio, changed elements, rounds,
+// seconds. Plugins load from DIR (default: build's bin/plugins).
+#include "engine/learned_rounding.hpp"
+
+#include "../tests/engine_fixtures.hpp"
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <sstream>
+#include <string>
+
+namespace {
+
+std::vector<std::string> split(const std::string& s, char sep) {
+    std::vector<std::string> out;
+    std::stringstream ss(s);
+    for (std::string item; std::getline(ss, item, sep);)
+        if (!item.empty()) out.push_back(item);
+    return out;
+}
+
+std::map<std::string, std::string> parse(int argc, char** argv) {
+    std::map<std::string, std::string> a = {
+        {"shapes", "256x256,512x1536"}, {"layouts", "fp8:tensor,fp8:row,fp8:block,int8:tensor,int8:row,int8:block"},
+        {"method", "search"}, {"weight", ""}, {"min-k", "256"}, {"top-p", "0.2"}, {"iters", "4000"},
+        {"threads", "2"}, {"device", "cpu"}, {"seed", "0"}, {"block", "64"}, {"max-full", ""},
+        {"plugins", std::string(CTQ_BINARY_DIR) + "/bin/plugins"}};
+    for (int i = 1; i + 1 < argc; i += 2) a[std::string(argv[i]).substr(2)] = argv[i + 1];
+    return a;
+}
+
+ctq_scaling_mode mode_of(const std::string& m) {
+    return m == "tensor" ? CTQ_SCALING_TENSOR : m == "row" ? CTQ_SCALING_ROW : CTQ_SCALING_BLOCK;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    auto a = parse(argc, argv);
+    torch::set_num_threads(std::stoi(a["threads"]));
+    ctq::Registry registry;
+    registry.load_dir(a["plugins"]);
+    static ctq::test::UniformRowInt8 test_layout;
+
+    ctq::LearnedOptions opt;
+    opt.method = a["method"];
+    if (!a["weight"].empty()) opt.full_error_weight = std::stod(a["weight"]);
+    if (!a["max-full"].empty()) opt.max_full_ratio = std::stod(a["max-full"]);
+    opt.min_k = std::stoll(a["min-k"]);
+    opt.top_p = std::stod(a["top-p"]);
+    opt.num_iter = std::stoll(a["iters"]);
+    opt.device = a["device"];
+    opt.seed = std::stoull(a["seed"]);
+
+    std::printf("%-28s %-11s %5s %9s %9s %9s %7s %8s\n", "layout", "shape", "k", "sub_ratio",
+                "full_ratio", "changed%", "rounds", "seconds");
+    for (const auto& shape : split(a["shapes"], ',')) {
+        const auto dims = split(shape, 'x');
+        const int64_t rows = std::stoll(dims[0]), cols = std::stoll(dims[1]);
+        const auto w = ctq::test::structured_weight(rows, cols, opt.seed + 1);
+        for (const auto& spec : split(a["layouts"], ',')) {
+            const auto fm = split(spec, ':');
+            const ctq_layout_desc* desc = fm[0] == "test" ? test_layout.descriptor()
+                                                          : registry.layout_for(fm[0], fm[1]);
+            if (!desc) {
+                std::printf("%-28s (no plugin layout)\n", spec.c_str());
+                continue;
+            }
+            ctq_layout_params params{};
+            params.struct_size = sizeof params;
+            params.scaling_mode = mode_of(fm[1]);
+            params.block_size = std::stoll(a["block"]);
+            ctq::LayoutOps ops(*desc, params, "bench");
+            auto q = ops.allocate(rows, cols);
+            ops.quantize(w.data(), q);
+            const auto t0 = std::chrono::steady_clock::now();
+            auto trace = [&](int64_t it, double loss) {
+                const double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+                std::fprintf(stderr, "  iter %lld loss %.5f t %.2f\n", static_cast<long long>(it), loss, t);
+            };
+            const bool verbose = std::getenv("CTQ_BENCH_TRACE") != nullptr;
+            const auto s = ctq::learn_rounding(ops, w.data(), q, opt, registry,
+                                               verbose ? std::function<void(int64_t, double)>(trace) : nullptr);
+            std::printf("%-28s %-11s %5lld %9.4f %9.5f %9.3f %7lld %8.2f%s\n", desc->name,
+                        shape.c_str(), static_cast<long long>(s.k), s.subspace / s.rtn_subspace,
+                        s.full / s.rtn_full, 100.0 * s.changed / (rows * cols),
+                        static_cast<long long>(s.iterations), s.seconds, s.kept_rtn ? "  (kept RTN)" : "");
+            std::fflush(stdout);
+        }
+    }
+    return 0;
+}

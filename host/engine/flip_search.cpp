@@ -1,0 +1,179 @@
+// The default learned-rounding method: a discrete search on the rounded codes themselves.
+//
+// Why: the reference optimises a continuous relaxation and rounds once at the end, so most of
+// what it "learns" is thrown away by the final rounding (REFERENCE 17: FP8 keeps ~0.79x of the
+// RTN subspace error at +1.5 % full error; INT8 per-row is an exact no-op). Here every state is
+// a valid quantized weight, so the loss we minimise is the loss of what we write.
+//
+// State: every element sits on one of its two grid neighbours lo/hi (bracket of W); it starts
+// where RTN put it. With E = Wq - W (M x N) and P = U_k^T E V_k (k x k), moving element (i, j)
+// by d (to its other neighbour) changes
+//     ||P||^2  by  2 d u_i^T P v_j + d^2 ||u_i||^2 ||v_j||^2      (u_i, v_j: rows of U_k, V_k)
+//     ||E||^2  by  d (2 e_ij + d)
+// exactly. G = U_k P V_k^T (two GEMMs) gives every u_i^T P v_j at once, so one round scores all
+// M*N flips by
+//     score = d||P||^2 / ||P_rtn||^2 + w * d||E||^2 / ||E_rtn||^2        (w: full_error_weight)
+// takes the most negative ones (a batch), applies them and updates P by the rank-B correction
+// U_sel^T diag(d) V_sel. Flips in one batch interact a little (through u_i.u_i' v_j.v_j'), so
+// the batch is accepted only if the exact new objective fell; the batch size doubles while the
+// realised gain tracks the predicted one and shrinks when it does not. A flip is never taken
+// if it would push ||E|| past max_full_ratio * ||E_rtn||. P and ||E||^2 are recomputed from
+// scratch every few rounds so float drift cannot accumulate. The search ends when no flip
+// improves the score (a local optimum of single flips) or after max_rounds.
+// Deterministic: no randomness; ties in topk resolve the same way for the same input.
+#include "engine/problem.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace ctq::engine {
+
+namespace {
+
+constexpr int64_t kRefreshEvery = 8;  // rounds between exact recomputations of P and ||E||^2
+constexpr double kAnnealStart = 64;   // first weight = 64 x full_error_weight ...
+constexpr double kAnnealFactor = 4;   // ... divided by 4 each time the search stalls:
+constexpr double kStallGain = 1e-3;   // a round gains < 0.1 % of the current subspace error^2
+
+// Flat [M*N] working state of the search.
+struct FlipState {
+    torch::Tensor base;     // current RTN value snapped onto lo or hi
+    torch::Tensor alt;      // the other neighbour
+    torch::Tensor flipped;  // bool: element sits on alt
+    torch::Tensor e;        // current error Wq - W
+    torch::Tensor delta;    // change if this element flips now (0 when it cannot move)
+};
+
+FlipState initial_state(const RoundingProblem& p) {
+    const auto w = p.w.reshape({-1}), rtn = p.rtn.reshape({-1});
+    const auto lo = p.lo.reshape({-1}), hi = p.hi.reshape({-1});
+    const auto to_lo = (rtn - lo).abs(), to_hi = (hi - rtn).abs();
+    const auto on_lo = to_lo <= to_hi;
+    const auto gap = hi - lo;
+    // RTN must sit on a neighbour (up to float noise in the layout's arithmetic) to be movable.
+    const auto movable = (gap > 0) & (torch::minimum(to_lo, to_hi) <= gap * 1e-3f);
+    FlipState s;
+    s.base = torch::where(movable, torch::where(on_lo, lo, hi), rtn);
+    s.alt = torch::where(on_lo, hi, lo);
+    s.flipped = torch::zeros_like(movable);
+    s.e = s.base - w;
+    s.delta = torch::where(movable, s.alt - s.base, torch::zeros_like(w));
+    return s;
+}
+
+double sum_squares(const torch::Tensor& t) { return t.to(torch::kFloat64).pow(2).sum().item<double>(); }
+
+// score = d||P||^2 / ||P_rtn||^2 + weight * d||E||^2 / ||E_rtn||^2, and the objective it moves.
+struct Objective {
+    double inv_l0, inv_f0, weight;
+    double operator()(double p2, double f2) const { return p2 * inv_l0 + f2 * inv_f0 * weight; }
+};
+
+class Search {
+public:
+    Search(const RoundingProblem& p, const SearchOptions& o)
+        : p_(p), n_(p.w.size(1)), s_(initial_state(p)),
+          objective_{1.0 / p.rtn_subspace2, 1.0 / p.rtn_full2, o.full_error_weight * kAnnealStart},
+          floor_weight_(o.full_error_weight),
+          budget_(o.max_full_ratio * o.max_full_ratio * p.rtn_full2 * (1 - 1e-7)),
+          batch_(std::max<int64_t>(64, p.w.numel() / 4096)),
+          max_batch_(std::max<int64_t>(64, p.w.numel() / 16)) {
+        const auto& u = p.sub.u;
+        const auto& v = p.sub.v;
+        self_term_ = (u.pow(2).sum(1).unsqueeze(1) * v.pow(2).sum(1).unsqueeze(0)).reshape({-1});
+        refresh();
+    }
+
+    // One round; false when the search is over.
+    bool round(int64_t index) {
+        if (index > 0 && index % kRefreshEvery == 0) refresh();
+        const auto g = torch::matmul(torch::matmul(p_.sub.u, pmat_), p_.sub.v.t()).reshape({-1});
+        const auto dfull = s_.delta * (2 * s_.e + s_.delta);
+        auto score = s_.delta * ((2 * g + s_.delta * self_term_) * static_cast<float>(objective_.inv_l0)) +
+                     dfull * static_cast<float>(objective_.inv_f0 * objective_.weight);
+        score.masked_fill_(dfull > static_cast<float>(budget_ - f2_), 0.0f);
+        const int64_t improving = (score < 0).sum().item<int64_t>();
+        if (improving == 0) return anneal();
+        return take_batch(score, dfull, std::min(batch_, improving));
+    }
+
+    double subspace_ratio() const { return std::sqrt(sum_squares(pmat_) * objective_.inv_l0); }
+    torch::Tensor values() const { return torch::where(s_.flipped, s_.alt, s_.base).view_as(p_.w); }
+
+private:
+    const RoundingProblem& p_;
+    int64_t n_;
+    FlipState s_;
+    Objective objective_;
+    double floor_weight_, budget_;
+    int64_t batch_, max_batch_;
+    torch::Tensor self_term_, pmat_;
+    double f2_ = 0, j_ = 0;
+
+    void refresh() {
+        pmat_ = torch::matmul(torch::matmul(p_.sub.u.t(), s_.e.view({-1, n_})), p_.sub.v);
+        f2_ = sum_squares(s_.e);
+        j_ = objective_(sum_squares(pmat_), f2_);
+    }
+
+    // Converged at this weight: relax it toward the floor (cheap flips first), or stop.
+    bool anneal() {
+        if (objective_.weight <= floor_weight_) return false;
+        objective_.weight = std::max(floor_weight_, objective_.weight / kAnnealFactor);
+        j_ = objective_(sum_squares(pmat_), f2_);
+        return true;
+    }
+
+    bool take_batch(const torch::Tensor& score, const torch::Tensor& dfull, int64_t count) {
+        auto [best, idx] = torch::topk(score, count, 0, /*largest=*/false);
+        auto d_sel = s_.delta.index_select(0, idx);
+        const auto df_sel = dfull.index_select(0, idx).to(torch::kFloat64);
+        // Keep the longest prefix that stays inside the full-error budget.
+        const auto fits = ((df_sel.cumsum(0) + f2_) <= budget_).to(torch::kInt64).cumprod(0);
+        const int64_t keep = fits.sum().item<int64_t>();
+        if (keep == 0) return false;
+        idx = idx.narrow(0, 0, keep);
+        d_sel = d_sel.narrow(0, 0, keep);
+        const double predicted = best.narrow(0, 0, keep).to(torch::kFloat64).sum().item<double>();
+        const double f2_new = f2_ + df_sel.narrow(0, 0, keep).sum().item<double>();
+        const auto rows = torch::div(idx, n_, "trunc"), cols = idx.remainder(n_);
+        const auto dp = torch::matmul((p_.sub.u.index_select(0, rows) * d_sel.unsqueeze(1)).t(),
+                                      p_.sub.v.index_select(0, cols));
+        const auto p_new = pmat_ + dp;
+        const double j_new = objective_(sum_squares(p_new), f2_new);
+        if (!(j_new < j_)) {  // interactions ate the gain: retry with a smaller batch
+            batch_ = std::max<int64_t>(1, keep / 4);
+            return keep > 1;
+        }
+        s_.e.index_add_(0, idx, d_sel);
+        s_.delta.index_put_({idx}, -d_sel);
+        s_.flipped.index_put_({idx}, s_.flipped.index_select(0, idx).logical_not());
+        pmat_ = p_new;
+        f2_ = f2_new;
+        const double gain = j_ - j_new, realised = gain / -predicted;
+        j_ = j_new;
+        if (gain < kStallGain * sum_squares(pmat_) * objective_.inv_l0) return anneal();
+        if (realised > 0.7 && keep == batch_) batch_ = std::min(max_batch_, batch_ * 2);
+        else if (realised < 0.3) batch_ = std::max<int64_t>(1, keep / 2);
+        return true;
+    }
+};
+
+}  // namespace
+
+torch::Tensor flip_search(const RoundingProblem& p, const SearchOptions& o,
+                          const Progress& progress, int64_t* rounds) {
+    torch::NoGradGuard no_grad;
+    *rounds = 0;
+    if (!(p.rtn_subspace2 > 0) || !(p.rtn_full2 > 0)) return p.rtn;
+    Search search(p, o);
+    for (int64_t round = 0; round < o.max_rounds; ++round) {
+        *rounds = round + 1;
+        if (progress) progress(round, search.subspace_ratio());
+        if (!search.round(round)) break;
+    }
+    return search.values();
+}
+
+}  // namespace ctq::engine

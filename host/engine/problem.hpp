@@ -1,0 +1,49 @@
+// What every learned-rounding method works on (engine-internal; LibTorch types).
+#pragma once
+
+#include "engine/learned_rounding.hpp"
+#include "engine/subspace.hpp"
+
+#include <ctq/ctq_plugin.h>
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <functional>
+
+namespace ctq::engine {
+
+using Progress = std::function<void(int64_t iter, double loss)>;
+
+// All tensors F32 [M, N] on the working device, in the dequantized (weight) domain.
+struct RoundingProblem {
+    torch::Tensor w;      // the weight
+    torch::Tensor rtn;    // dequant(RTN codes)
+    torch::Tensor lo, hi; // the grid neighbours of w (bracket), lo == hi when w is on the grid
+    torch::Tensor scale;  // per-element dequantization multiplier (expand_scale)
+    Subspace sub;
+    double rtn_subspace2 = 0;  // ||U^T E_rtn V||^2
+    double rtn_full2 = 0;      // ||E_rtn||^2
+};
+
+struct SearchOptions {
+    int64_t max_rounds = 4000;
+    double full_error_weight = 4.0;
+    double max_full_ratio = 1.005;
+};
+
+// The discrete flip search (flip_search.cpp). Returns grid values [M, N] on the device.
+torch::Tensor flip_search(const RoundingProblem& p, const SearchOptions& o,
+                          const Progress& progress, int64_t* rounds);
+
+// The reference's relaxation loop (relaxation.cpp): optimizer == nullptr is `original`, the
+// host's plain step. Returns the best continuous iterate [M, N] (dequantized domain), which
+// the caller still has to round onto the grid.
+struct RelaxSetup {
+    const ctq_optimizer_desc* optimizer = nullptr;
+    bool global_preconditioner = false;  // INT8: one step size for the whole tensor (5.4)
+};
+torch::Tensor relax(const RoundingProblem& p, const LearnedOptions& o, const RelaxSetup& setup,
+                    const Progress& progress, int64_t* iterations);
+
+}  // namespace ctq::engine

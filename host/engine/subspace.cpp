@@ -1,0 +1,63 @@
+#include "engine/subspace.hpp"
+
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <algorithm>
+#include <cmath>
+#include <tuple>
+
+namespace ctq::engine {
+
+int64_t subspace_rank(int64_t rows, int64_t cols, double top_p, int64_t min_k, int64_t max_k) {
+    const int64_t r = std::min(rows, cols);
+    const auto by_fraction = static_cast<int64_t>(std::floor(top_p * static_cast<double>(r)));
+    const int64_t k = std::min(max_k, std::max(min_k, by_fraction));
+    return std::max<int64_t>(1, std::min(k, r));
+}
+
+namespace {
+
+torch::Tensor orthonormal_basis(const torch::Tensor& a) {
+    return std::get<0>(torch::linalg_qr(a, "reduced"));
+}
+
+Subspace exact_subspace(const torch::Tensor& w, int64_t k) {
+    auto [u, s, vh] = torch::linalg_svd(w, /*full_matrices=*/false);
+    return {u.narrow(1, 0, k).contiguous(), vh.narrow(0, 0, k).t().contiguous()};
+}
+
+// Randomized range finder with power iterations; the small SVD runs on B = Q^T W.
+Subspace randomized_subspace(const torch::Tensor& w, const SubspaceOptions& opt) {
+    const int64_t n = w.size(1), r = std::min(w.size(0), n);
+    const int64_t width = std::min(opt.k + std::max<int64_t>(opt.oversample, 0), r);
+    auto gen = at::detail::createCPUGenerator(opt.seed);
+    const auto omega = torch::randn({n, width}, gen, torch::kFloat32).to(w.device());
+    auto q = orthonormal_basis(torch::matmul(w, omega));
+    for (int64_t i = 0; i < opt.power_iterations; ++i) {
+        const auto z = orthonormal_basis(torch::matmul(w.t(), q));
+        q = orthonormal_basis(torch::matmul(w, z));
+    }
+    const auto b = torch::matmul(q.t(), w);
+    auto [ub, s, vh] = torch::linalg_svd(b, /*full_matrices=*/false);
+    return {torch::matmul(q, ub.narrow(1, 0, opt.k)).contiguous(),
+            vh.narrow(0, 0, opt.k).t().contiguous()};
+}
+
+}  // namespace
+
+Subspace principal_subspace(const torch::Tensor& w, const SubspaceOptions& opt) {
+    torch::NoGradGuard no_grad;
+    const int64_t r = std::min(w.size(0), w.size(1));
+    TORCH_CHECK(opt.k >= 1 && opt.k <= r, "subspace rank ", opt.k, " outside [1, ", r, "]");
+    // The range finder gains nothing once it would span the whole space.
+    if (opt.exact || opt.k + opt.oversample >= r) return exact_subspace(w, opt.k);
+    return randomized_subspace(w, opt);
+}
+
+double projected_energy(const Subspace& s, const torch::Tensor& e) {
+    torch::NoGradGuard no_grad;
+    const auto p = torch::matmul(torch::matmul(s.u.t(), e), s.v);
+    return p.to(torch::kFloat64).pow(2).sum().item<double>();
+}
+
+}  // namespace ctq::engine
