@@ -1,13 +1,15 @@
-// The work on one tensor: load it as F32, check it, quantize (round-to-nearest, then learned
-// rounding if planned), and hand its output tensors to the writer.
+// The work on one tensor: load it as F32, check it, quantize (round-to-nearest on the CPU or
+// GPU, then learned rounding if planned), and queue its output tensors for the writer.
 #pragma once
 
 #include "cli/convert_options.hpp"
 #include "io/safetensors_reader.hpp"
-#include "io/safetensors_writer.hpp"
+#include "pipeline/async_writer.hpp"
+#include "pipeline/gpu_quantizer.hpp"
 #include "pipeline/output_plan.hpp"
 #include "report/layer_stats.hpp"
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -15,7 +17,8 @@
 namespace ctq {
 
 class Registry;
-class Progress;
+struct LearnedStats;
+class SyntheticCalibration;
 
 struct LayerOutcome {
     std::optional<LayerStats> stats;  // when measured (--report or verbose)
@@ -25,21 +28,28 @@ struct LayerOutcome {
 class LayerWorker {
 public:
     LayerWorker(const ConvertOptions& options, const Registry& registry, const SafetensorsReader& reader,
-                SafetensorsWriter& writer, Progress& progress);
+                AsyncWriter& writer);
+    ~LayerWorker();
     LayerOutcome process(const PlannedTensor& t);
 
 private:
     const ConvertOptions& options_;
     const Registry& registry_;
     const SafetensorsReader& reader_;
-    SafetensorsWriter& writer_;
-    Progress& progress_;
+    AsyncWriter& writer_;
+    std::unique_ptr<GpuQuantizer> gpu_;
+    std::unique_ptr<SyntheticCalibration> calibration_;  // --bias_correction synthetic only
     bool measure_;
 
-    void copy(const TensorInfo& info);
     std::vector<float> load_f32(const TensorInfo& info) const;
     LayerOutcome quantize(const PlannedTensor& t);
-    void write_bias(const PlannedTensor& t, const std::vector<float>& w, const std::vector<float>& wq);
+    bool quantize_on_gpu(const PlannedTensor& t, QuantizedLayer& q);
+    void queue_outputs(const PlannedTensor& t, QuantizedLayer& q);
+    void queue_bias(const PlannedTensor& t, const std::vector<float>& w, const std::vector<float>& wq);
+    std::string describe(const PlannedTensor& t, const std::optional<LearnedStats>& learned) const;
 };
+
+// "cuda:1" -> 1, "cuda" -> 0, "cpu" -> -1; anything else is an error.
+int parse_device(const std::string& device);
 
 }  // namespace ctq
