@@ -125,38 +125,47 @@ private:
         return true;
     }
 
+    // P after moving elements idx by d: a rank-B update while that is cheaper than recomputing.
+    torch::Tensor moved_projection(const torch::Tensor& idx, const torch::Tensor& d) const {
+        const int64_t k = pmat_.size(0);
+        if (idx.numel() * k < p_.w.numel()) {
+            const auto rows = torch::div(idx, n_, "trunc"), cols = idx.remainder(n_);
+            return pmat_ + torch::matmul((p_.sub.u.index_select(0, rows) * d.unsqueeze(1)).t(),
+                                         p_.sub.v.index_select(0, cols));
+        }
+        auto e = s_.e.clone();
+        e.index_add_(0, idx, d);
+        return torch::matmul(torch::matmul(p_.sub.u.t(), e.view({-1, n_})), p_.sub.v);
+    }
+
+    // Applies the best prefix of the `count` most improving flips whose exact effect lowers the
+    // objective: flips interact, so a rejected batch is retried shorter (same scores, no GEMM).
     bool take_batch(const torch::Tensor& score, const torch::Tensor& dfull, int64_t count) {
         auto [best, idx] = torch::topk(score, count, 0, /*largest=*/false);
-        auto d_sel = s_.delta.index_select(0, idx);
-        const auto df_sel = dfull.index_select(0, idx).to(torch::kFloat64);
-        // Keep the longest prefix that stays inside the full-error budget.
-        const auto fits = ((df_sel.cumsum(0) + f2_) <= budget_).to(torch::kInt64).cumprod(0);
-        const int64_t keep = fits.sum().item<int64_t>();
-        if (keep == 0) return false;
-        idx = idx.narrow(0, 0, keep);
-        d_sel = d_sel.narrow(0, 0, keep);
-        const double predicted = best.narrow(0, 0, keep).to(torch::kFloat64).sum().item<double>();
-        const double f2_new = f2_ + df_sel.narrow(0, 0, keep).sum().item<double>();
-        const auto rows = torch::div(idx, n_, "trunc"), cols = idx.remainder(n_);
-        const auto dp = torch::matmul((p_.sub.u.index_select(0, rows) * d_sel.unsqueeze(1)).t(),
-                                      p_.sub.v.index_select(0, cols));
-        const auto p_new = pmat_ + dp;
-        const double j_new = objective_(sum_squares(p_new), f2_new);
-        if (!(j_new < j_)) {  // interactions ate the gain: retry with a smaller batch
-            batch_ = std::max<int64_t>(1, keep / 4);
-            return keep > 1;
+        const auto d_all = s_.delta.index_select(0, idx);
+        const auto df_all = dfull.index_select(0, idx).to(torch::kFloat64);
+        // Longest prefix that stays inside the full-error budget.
+        const auto fits = ((df_all.cumsum(0) + f2_) <= budget_).to(torch::kInt64).cumprod(0);
+        for (int64_t keep = fits.sum().item<int64_t>(); keep > 0; keep = keep > 1 ? std::max<int64_t>(1, keep / 4) : 0) {
+            const auto sel = idx.narrow(0, 0, keep), d_sel = d_all.narrow(0, 0, keep);
+            const auto p_new = moved_projection(sel, d_sel);
+            const double f2_new = f2_ + df_all.narrow(0, 0, keep).sum().item<double>();
+            const double j_new = objective_(sum_squares(p_new), f2_new);
+            if (!(j_new < j_)) continue;
+            const double predicted = -best.narrow(0, 0, keep).to(torch::kFloat64).sum().item<double>();
+            s_.e.index_add_(0, sel, d_sel);
+            s_.delta.index_put_({sel}, -d_sel);
+            s_.flipped.index_put_({sel}, s_.flipped.index_select(0, sel).logical_not());
+            pmat_ = p_new;
+            f2_ = f2_new;
+            const double gain = j_ - j_new, realised = gain / predicted;
+            j_ = j_new;
+            if (realised > 0.7 && keep == batch_) batch_ = std::min(max_batch_, batch_ * 2);
+            else if (realised < 0.3 || keep < count) batch_ = std::max<int64_t>(1, keep);
+            if (gain < kStallGain * sum_squares(pmat_) * objective_.inv_l0) return anneal();
+            return true;
         }
-        s_.e.index_add_(0, idx, d_sel);
-        s_.delta.index_put_({idx}, -d_sel);
-        s_.flipped.index_put_({idx}, s_.flipped.index_select(0, idx).logical_not());
-        pmat_ = p_new;
-        f2_ = f2_new;
-        const double gain = j_ - j_new, realised = gain / -predicted;
-        j_ = j_new;
-        if (gain < kStallGain * sum_squares(pmat_) * objective_.inv_l0) return anneal();
-        if (realised > 0.7 && keep == batch_) batch_ = std::min(max_batch_, batch_ * 2);
-        else if (realised < 0.3) batch_ = std::max<int64_t>(1, keep / 2);
-        return true;
+        return false;
     }
 };
 

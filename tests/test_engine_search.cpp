@@ -1,0 +1,154 @@
+// The default learned-rounding method (discrete flip search): beats RTN by the target on
+// structured layers, never loses on either error, is deterministic, and falls back to RTN.
+#include "engine/learned_rounding.hpp"
+#include "engine/quality.hpp"
+
+#include "engine_fixtures.hpp"
+
+#include <doctest/doctest.h>
+
+using namespace ctq;
+
+namespace {
+
+constexpr int64_t kRows = 192, kCols = 320, kRank = 16;
+
+LearnedOptions small_layer_options() {
+    LearnedOptions o;
+    o.min_k = kRank;
+    o.top_p = 0.01;  // k = min_k
+    o.seed = 7;
+    return o;
+}
+
+ctq_layout_params params_for(ctq_scaling_mode mode) {
+    ctq_layout_params p{};
+    p.struct_size = sizeof p;
+    p.scaling_mode = mode;
+    p.block_size = 64;
+    return p;
+}
+
+struct Outcome {
+    LearnedStats stats;
+    QuantizedLayer rtn, learned;
+};
+
+Outcome run(const ctq_layout_desc& desc, ctq_scaling_mode mode, const std::vector<float>& w,
+            const LearnedOptions& o, int64_t rows = kRows, int64_t cols = kCols) {
+    Registry registry;
+    LayoutOps ops(desc, params_for(mode), "test.weight");
+    Outcome out;
+    out.rtn = ops.allocate(rows, cols);
+    ops.quantize(w.data(), out.rtn);
+    out.learned = out.rtn;
+    out.stats = learn_rounding(ops, w.data(), out.learned, o, registry, {});
+    return out;
+}
+
+std::vector<float> dequantized(const ctq_layout_desc& desc, ctq_scaling_mode mode, const QuantizedLayer& q) {
+    std::vector<float> v(q.rows * q.cols);
+    LayoutOps(desc, params_for(mode), "test.weight").dequantize(q, v.data());
+    return v;
+}
+
+// Checks the target on the codes as written, measured independently of the engine's stats.
+void check_target(const ctq_layout_desc& desc, ctq_scaling_mode mode) {
+    const auto w = test::structured_weight(kRows, kCols, 21);
+    const auto o = small_layer_options();
+    const auto out = run(desc, mode, w, o);
+    const auto rtn = dequantized(desc, mode, out.rtn), learned = dequantized(desc, mode, out.learned);
+    const double sub_rtn = subspace_error(w.data(), rtn.data(), kRows, kCols, kRank, o.seed);
+    const double sub = subspace_error(w.data(), learned.data(), kRows, kCols, kRank, o.seed);
+    const double full_rtn = relative_full_error(w.data(), rtn.data(), kRows, kCols);
+    const double full = relative_full_error(w.data(), learned.data(), kRows, kCols);
+    INFO(desc.name << ": subspace " << sub / sub_rtn << "x, full " << full / full_rtn << "x, changed "
+                   << out.stats.changed);
+    CHECK_FALSE(out.stats.kept_rtn);
+    CHECK(out.stats.k == kRank);
+    CHECK(sub <= 0.6 * sub_rtn);
+    CHECK(full <= 1.005 * full_rtn);
+    CHECK(out.stats.subspace == doctest::Approx(sub).epsilon(1e-5));
+    CHECK(out.stats.rtn_subspace == doctest::Approx(sub_rtn).epsilon(1e-5));
+    CHECK(out.stats.changed > 0);
+    CHECK(out.learned.buffers[1] == out.rtn.buffers[1]);  // scales untouched
+}
+
+}  // namespace
+
+TEST_CASE("search meets the target on a structured layer (test INT8 per-row grid)") {
+    static test::UniformRowInt8 layout;
+    check_target(*layout.descriptor(), CTQ_SCALING_ROW);
+}
+
+TEST_CASE("search is deterministic for a seed") {
+    static test::UniformRowInt8 layout;
+    const auto w = test::structured_weight(kRows, kCols, 22);
+    const auto a = run(*layout.descriptor(), CTQ_SCALING_ROW, w, small_layer_options());
+    const auto b = run(*layout.descriptor(), CTQ_SCALING_ROW, w, small_layer_options());
+    CHECK(a.learned.buffers == b.learned.buffers);
+    CHECK(a.stats.subspace == b.stats.subspace);
+    CHECK(a.stats.iterations == b.stats.iterations);
+}
+
+TEST_CASE("search falls back to RTN when it cannot win") {
+    static test::UniformRowInt8 layout;
+    const auto w = test::structured_weight(kRows, kCols, 23);
+    SUBCASE("square, k = M = N: subspace error is the full error, which RTN minimises") {
+        const auto square = test::structured_weight(kRows, kRows, 23);
+        auto o = small_layer_options();
+        o.min_k = kRows;
+        const auto out = run(*layout.descriptor(), CTQ_SCALING_ROW, square, o, kRows, kRows);
+        CHECK(out.stats.kept_rtn);
+        CHECK(out.learned.buffers == out.rtn.buffers);
+        CHECK(out.stats.changed == 0);
+    }
+    SUBCASE("no full-error headroom") {
+        auto o = small_layer_options();
+        o.max_full_ratio = 1.0;
+        const auto out = run(*layout.descriptor(), CTQ_SCALING_ROW, w, o);
+        CHECK(out.stats.kept_rtn);
+        CHECK(out.learned.buffers == out.rtn.buffers);
+    }
+}
+
+TEST_CASE("options are validated with clear errors") {
+    static test::UniformRowInt8 layout;
+    const auto w = test::structured_weight(kRows, kCols, 24);
+    auto o = small_layer_options();
+    o.method = "sgd";
+    CHECK_THROWS_WITH_AS(run(*layout.descriptor(), CTQ_SCALING_ROW, w, o),
+                         doctest::Contains("unknown method 'sgd'"), std::runtime_error);
+    o = small_layer_options();
+    o.lr_schedule = "cosine";
+    CHECK_THROWS_AS(run(*layout.descriptor(), CTQ_SCALING_ROW, w, o), std::runtime_error);
+    o = small_layer_options();
+    o.device = "tpu";
+    CHECK_THROWS_AS(run(*layout.descriptor(), CTQ_SCALING_ROW, w, o), std::runtime_error);
+}
+
+TEST_CASE("search meets the target through the real FP8 and INT8 layout plugins") {
+    struct Case {
+        const char* plugin;
+        const char* family;
+        const char* mode_name;
+        ctq_scaling_mode mode;
+    };
+    const Case cases[] = {
+        {"ctq_fp8.so", "fp8", "tensor", CTQ_SCALING_TENSOR}, {"ctq_fp8.so", "fp8", "row", CTQ_SCALING_ROW},
+        {"ctq_fp8.so", "fp8", "block", CTQ_SCALING_BLOCK},   {"ctq_int8.so", "int8", "tensor", CTQ_SCALING_TENSOR},
+        {"ctq_int8.so", "int8", "row", CTQ_SCALING_ROW},     {"ctq_int8.so", "int8", "block", CTQ_SCALING_BLOCK},
+    };
+    Registry registry;
+    for (const auto& c : cases) {
+        const auto file = test::plugin_file(c.plugin);
+        if (!std::filesystem::exists(file)) {
+            MESSAGE("skipped: " << file << " not built");
+            continue;
+        }
+        if (!registry.layout_for(c.family, c.mode_name)) registry.load_file(file);
+        const auto* desc = registry.layout_for(c.family, c.mode_name);
+        REQUIRE_MESSAGE(desc, c.family << " " << c.mode_name << " layout missing from " << file);
+        check_target(*desc, c.mode);
+    }
+}
