@@ -205,10 +205,19 @@ void Registry::add_preset_json(const std::string& rules_json, const std::string&
     p.rules = rules_json;
     p.desc = ctq_preset_desc{sizeof(ctq_preset_desc), p.name.c_str(), p.help.c_str(),
                              p.category.c_str(), p.rules.c_str()};
-    if (preset(p.name)) {
-        const std::string name = p.name;
-        impl_->json_presets.pop_back();
-        fail(source, "", "preset '" + name + "' is already defined");
+    // A file may replace a compiled preset of the same name (that is how a user adjusts one
+    // without compiling); two files defining one name is a mistake.
+    for (auto& existing : presets_) {
+        if (p.name != existing->name) continue;
+        const bool from_file = std::any_of(impl_->json_presets.begin(), impl_->json_presets.end() - 1,
+                                           [&](const OwnedPreset& o) { return &o.desc == existing; });
+        if (from_file) {
+            const std::string name = p.name;
+            impl_->json_presets.pop_back();
+            fail(source, "", "preset '" + name + "' is already defined by another preset file");
+        }
+        existing = &p.desc;
+        return;
     }
     presets_.push_back(&p.desc);
 }

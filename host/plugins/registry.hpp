@@ -41,7 +41,8 @@ public:
     // Returns false (and records a failure) when the file is not a usable plugin.
     bool load_file(const std::filesystem::path& file);
 
-    // Presets may also come from JSON files (--preset FILE.json); `source` names the origin.
+    // Presets may also come from JSON files (--preset FILE.json); `source` names the origin. A
+    // file replaces a plugin's preset of the same name; two files with one name are an error.
     void add_preset_json(const std::string& rules_json, const std::string& source);
 
     const ctq_layout_desc* layout(std::string_view name) const;
