@@ -24,7 +24,7 @@ struct Fp8LayoutTraits {
     ctq_scaling_mode mode;
     Fp8Format format;
     ctq_dtype storage;
-    Fp8ScaleRule rule;   // the reference divides once per tensor, takes a reciprocal per row/tile
+    Fp8ScaleRule rule;   // PyTorch computes max / amax as reciprocal(amax) * max in every mode
     int scale_ndim;      // .weight_scale: 0-d, [tiles_down] or [tiles_down, tiles_across]
     bool group_size;     // .comfy_quant carries "group_size"
     uint32_t flags;
@@ -48,7 +48,7 @@ constexpr Fp8LayoutTraits kFp8Layouts[] = {
      Fp8ScaleRule::reciprocal_multiply, 2, true, kDeviceFlags},
     {"float8_e5m2", "FP8 e5m2, one scale per tensor, full-precision matmul (stock ComfyUI)",
      "fp8_e5m2", "tensor", CTQ_SCALING_TENSOR, Fp8Format::e5m2, CTQ_DTYPE_F8_E5M2,
-     Fp8ScaleRule::divide, 0, false, CTQ_LAYOUT_COMFY_NATIVE | CTQ_LAYOUT_NEEDS_FPMM | kDeviceFlags},
+     Fp8ScaleRule::reciprocal_multiply, 0, false, CTQ_LAYOUT_COMFY_NATIVE | CTQ_LAYOUT_NEEDS_FPMM | kDeviceFlags},
 };
 
 constexpr int64_t kDefaultBlockSize = 128;
