@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Builds, tests and benchmarks ctq ON the GPU machine in one call, from the repository root.
+# The device call carries what the machine cannot fetch (all git-ignored, prepared here):
+#   .vendor  Boost.Program_options sources   (scripts/gpu/prepare_vendor.sh)
+#   .shared  a copy of ../shared/golden       (cp -r ../shared/golden .shared/)
+#   .comfy   ComfyUI + comfy-kitchen sources and the checker (../shared/comfy_check/assemble_comfyui_src.sh)
+#   .ref     the reference tool convert_to_quant at ee83a4d + prodigyplus, and a scipy stand-in
+# e.g. run(command="bash bench/gpu_bench.sh", carry=[".vendor", ".shared", ".comfy", ".ref"])
+#   bench/gpu_bench.sh [sections...]   sections: build tests rtn comfy learned (default: all)
+set -uo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+OUT=${OUT:-/tmp/ctq-out}
+mkdir -p "$OUT"
+sections=${*:-build tests rtn comfy learned}
+has() { [[ " $sections " == *" $1 "* ]]; }
+CTQ=$root/build-gpu/bin/ctq
+W=/tmp/ctq-bench
+mkdir -p "$W"
+# Tests read ../shared/golden relative to the repository root, as in CI.
+[ -e ../shared/golden ] || { mkdir -p ../shared && ln -sfn "$root/.shared/golden" ../shared/golden; }
+export PYTHONUNBUFFERED=1
+
+now() { date +%s.%N; }
+# timed LABEL CMD...: one end-to-end run (process start included), its seconds and exit status.
+timed() {
+    local label=$1 s e rc; shift
+    s=$(now); "$@" > "$OUT/run.log" 2>&1; rc=$?; e=$(now)
+    printf '%-58s %8.3f s  rc=%d\n' "$label" "$(awk "BEGIN{print $e - $s}")" "$rc"
+    [ $rc -eq 0 ] || tail -5 "$OUT/run.log"
+}
+reference() { PYTHONPATH="$root/.ref:$root/.ref/shims" python3 -m convert_to_quant.convert_to_quant "$@"; }
+
+if has build; then
+    echo "== build"; nproc; nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
+    CTQ_SKIP_CTEST=1 CTQ_GPU_TESTS='^$' bash scripts/gpu/build_and_test.sh || exit 1
+fi
+if has tests; then
+    echo "== GPU tests and ctest"
+    CTQ_GPU_BUILD_DIR=$root/build-gpu bash scripts/gpu/build_and_test.sh
+fi
+if has rtn; then
+    M=$W/flux_bench.safetensors
+    [ -f "$M" ] || "$CTQ" demo-model "$M" --hidden 3072 --double_blocks 2 --single_blocks 0
+    ls -l "$M"; sync; cat "$M" > /dev/null
+    echo "== floors (input in the page cache)"
+    timed "read input (cat > /dev/null)" cat "$M"
+    timed "copy input (cp)" cp "$M" "$W/copy.safetensors"; rm -f "$W/copy.safetensors"
+    echo "== round-to-nearest, end to end"
+    for mode in "" "--int8 --scaling_mode row" "--int8 --scaling_mode block"; do
+        for dev in cuda cpu; do
+            for rep in 1 2; do
+                timed "ctq --simple $mode --device $dev (#$rep)" "$CTQ" -i "$M" -o "$W/ours.safetensors" --simple $mode --device "$dev" --no_progress
+            done
+        done
+        timed "reference --simple $mode (cuda)" reference -i "$M" -o "$W/ref.safetensors" --simple --comfy_quant $mode --optimizer original
+        if [ -f "$W/ref.safetensors" ]; then
+            "$CTQ" verify --orig "$M" --quant "$W/ours.safetensors" --no_subspace | tail -1 | sed 's/^/  ours: /'
+            "$CTQ" verify --orig "$M" --quant "$W/ref.safetensors" --no_subspace | tail -1 | sed 's/^/  reference: /'
+        fi
+        rm -f "$W/ours.safetensors" "$W/ref.safetensors"
+    done
+fi
+if has comfy; then
+    echo "== ComfyUI load check (tiny_flux)"
+    G=$root/.shared/golden/tiny_flux.safetensors
+    while read -r name args; do
+        "$CTQ" -i "$G" -o "$W/c_$name.safetensors" --simple --no_progress $args > "$OUT/convert_$name.log" 2>&1 || { echo "$name: convert failed"; tail -3 "$OUT/convert_$name.log"; continue; }
+        python3 .comfy/check_comfy_load.py --comfy-src .comfy/comfyui_src --quant "$W/c_$name.safetensors" --orig "$G" \
+            --json "$OUT/comfy_$name.json" > "$OUT/comfy_$name.log" 2>&1
+        echo "$name ($args): $(grep RESULT "$OUT/comfy_$name.log")"
+    done <<'LIST'
+fp8_e4m3fn
+fp8_e5m2 --format float8_e5m2
+int8_tensorwise --int8 --scaling_mode tensor
+int8_rowwise --int8 --scaling_mode row
+int8_rowwise_convrot --int8 --scaling_mode row --dynamic_convrot
+LIST
+fi
+if has learned; then
+    echo "== learned rounding on the bench model"
+    M=$W/flux_bench.safetensors
+    [ -f "$M" ] || "$CTQ" demo-model "$M" --hidden 3072 --double_blocks 2 --single_blocks 0
+    for mode in "" "--int8 --scaling_mode row"; do
+        timed "ctq learned $mode --device cuda" "$CTQ" -i "$M" -o "$W/l.safetensors" $mode --device cuda --manual_seed 1 --report "$OUT/learned${mode// /_}.json" --no_progress
+        grep -E "subspace" "$OUT/run.log" | head -3
+        timed "reference learned $mode (prodigy defaults)" reference -i "$M" -o "$W/r.safetensors" --comfy_quant $mode --manual_seed 1
+        [ -f "$W/r.safetensors" ] && "$CTQ" verify --orig "$M" --quant "$W/r.safetensors" > "$OUT/verify_ref${mode// /_}.txt" 2>&1
+        [ -f "$W/l.safetensors" ] && "$CTQ" verify --orig "$M" --quant "$W/l.safetensors" > "$OUT/verify_ours${mode// /_}.txt" 2>&1
+        rm -f "$W/l.safetensors" "$W/r.safetensors"
+    done
+fi
