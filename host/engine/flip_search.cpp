@@ -33,8 +33,12 @@ namespace {
 
 constexpr int64_t kRefreshEvery = 8;  // rounds between exact recomputations of P and ||E||^2
 constexpr double kAnnealStart = 64;   // first weight = 64 x full_error_weight ...
-constexpr double kAnnealFactor = 4;   // ... divided by 4 each time the search stalls:
-constexpr double kStallGain = 1e-3;   // a round gains < 0.1 % of the current subspace error^2
+constexpr double kAnnealFactor = 2;   // ... halved each time the search stalls:
+constexpr double kTightenFactor = 1.5; // weight x 1.5 whenever the full-error budget binds
+constexpr double kStallGain = 1e-3;
+constexpr int kMaxIdleRounds = 4;      // rounds in a row without an accepted batch
+constexpr int kMaxAdjustments = 24;    // price changes once the budget has bound
+constexpr double kBudgetSlack = 2e-4;  // "budget spent": within 0.02 % of ||E||^2   // a round gains < 0.1 % of the current subspace error^2
 
 // Flat [M*N] working state of the search.
 struct FlipState {
@@ -110,6 +114,8 @@ private:
     int64_t batch_, max_batch_;
     torch::Tensor self_term_, pmat_;
     double f2_ = 0, j_ = 0;
+    bool budget_bound_ = false;
+    int idle_rounds_ = 0, adjustments_ = 0;
 
     void refresh() {
         pmat_ = torch::matmul(torch::matmul(p_.sub.u.t(), s_.e.view({-1, n_})), p_.sub.v);
@@ -119,8 +125,14 @@ private:
 
     // Converged at this weight: relax it toward the floor (cheap flips first), or stop.
     bool anneal() {
-        if (objective_.weight <= floor_weight_) return false;
-        objective_.weight = std::max(floor_weight_, objective_.weight / kAnnealFactor);
+        if (budget_bound_) {  // budget left over: lower the price again, a bounded number of times
+            if (++adjustments_ > kMaxAdjustments || f2_ > budget_ * (1 - kBudgetSlack)) return false;
+            objective_.weight /= kTightenFactor;
+        } else if (objective_.weight <= floor_weight_) {
+            return false;
+        } else {
+            objective_.weight = std::max(floor_weight_, objective_.weight / kAnnealFactor);
+        }
         j_ = objective_(sum_squares(pmat_), f2_);
         return true;
     }
@@ -146,12 +158,15 @@ private:
         const auto df_all = dfull.index_select(0, idx).to(torch::kFloat64);
         // Longest prefix that stays inside the full-error budget.
         const auto fits = ((df_all.cumsum(0) + f2_) <= budget_).to(torch::kInt64).cumprod(0);
-        for (int64_t keep = fits.sum().item<int64_t>(); keep > 0; keep = keep > 1 ? std::max<int64_t>(1, keep / 4) : 0) {
+        const int64_t affordable = fits.sum().item<int64_t>();
+        if (affordable < count) tighten();
+        for (int64_t keep = affordable; keep > 0; keep = keep > 1 ? std::max<int64_t>(1, keep / 4) : 0) {
             const auto sel = idx.narrow(0, 0, keep), d_sel = d_all.narrow(0, 0, keep);
             const auto p_new = moved_projection(sel, d_sel);
             const double f2_new = f2_ + df_all.narrow(0, 0, keep).sum().item<double>();
             const double j_new = objective_(sum_squares(p_new), f2_new);
             if (!(j_new < j_)) continue;
+            idle_rounds_ = 0;
             const double predicted = -best.narrow(0, 0, keep).to(torch::kFloat64).sum().item<double>();
             s_.e.index_add_(0, sel, d_sel);
             s_.delta.index_put_({sel}, -d_sel);
@@ -165,7 +180,17 @@ private:
             if (gain < kStallGain * sum_squares(pmat_) * objective_.inv_l0) return anneal();
             return true;
         }
-        return false;
+        // Nothing accepted: with the budget binding, the raised price may free a move next round.
+        return budget_bound_ && ++idle_rounds_ < kMaxIdleRounds;
+    }
+
+    // The full-error budget binds: raise its price so that flips which spend it badly are
+    // undone in favour of better ones (a dual ascent on the weight), and stop annealing down.
+    void tighten() {
+        budget_bound_ = true;
+        ++adjustments_;
+        objective_.weight *= kTightenFactor;
+        j_ = objective_(sum_squares(pmat_), f2_);
     }
 };
 

@@ -6,6 +6,8 @@
 #include "engine/problem.hpp"
 
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <vector>
 
@@ -59,6 +61,14 @@ torch::Tensor to_device(const std::vector<float>& v, int64_t rows, int64_t cols,
 
 torch::Tensor to_device(const float* v, int64_t rows, int64_t cols, torch::Device d) {
     return torch::from_blob(const_cast<float*>(v), {rows, cols}, torch::kFloat32).to(d, false, true);
+}
+
+// CTQ_ENGINE_TRACE=1 prints where a layer's time goes (setup, SVD, method, judging).
+void trace_phase(const char* phase, std::chrono::steady_clock::time_point since) {
+    static const bool on = std::getenv("CTQ_ENGINE_TRACE") != nullptr;
+    if (!on) return;
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
+    std::fprintf(stderr, "[engine] %-8s %.2f s\n", phase, s);
 }
 
 double sum_squares(const torch::Tensor& t) { return t.to(torch::kFloat64).pow(2).sum().item<double>(); }
@@ -143,9 +153,11 @@ LearnedStats learn_rounding(const LayoutOps& ops, const float* w, QuantizedLayer
     p.hi = to_device(hi, rows, cols, device);
     if (opt.method != "search") p.scale = to_device(scale, rows, cols, device);
 
+    trace_phase("layout", start);
     LearnedStats stats;
     stats.k = engine::subspace_rank(rows, cols, opt.top_p, opt.min_k, opt.max_k);
     p.sub = subspace_for(p.w, opt, stats.k);
+    trace_phase("svd", start);
     p.rtn_subspace2 = engine::projected_energy(p.sub, p.rtn - p.w);
     p.rtn_full2 = sum_squares(p.rtn - p.w);
     stats.rtn_subspace = std::sqrt(p.rtn_subspace2);
@@ -157,6 +169,7 @@ LearnedStats learn_rounding(const LayoutOps& ops, const float* w, QuantizedLayer
         return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + n);
     }() : nearest_on_grid(ops, q, result);
 
+    trace_phase("method", start);
     // Judge what would be written: encode, decode, measure.
     QuantizedLayer trial = q;
     ops.encode_values(values.data(), trial);
@@ -176,6 +189,7 @@ LearnedStats learn_rounding(const LayoutOps& ops, const float* w, QuantizedLayer
         stats.full = stats.rtn_full;
         stats.changed = 0;
     }
+    trace_phase("judged", start);
     stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return stats;
 }

@@ -34,7 +34,7 @@ struct LearnedOptions {
     // Search trade-off: score = d(subspace^2)/subspace_rtn^2 + w * d(full^2)/full_rtn^2, so
     // w = 1 weighs one percent of either squared error alike. Larger keeps the full error
     // closer to RTN, smaller buys more subspace reduction.
-    double full_error_weight = 4.0;
+    double full_error_weight = 2.0;
     // Hard cap for every method: a result whose full error exceeds this multiple of RTN's is
     // not kept (the search never crosses it).
     double max_full_ratio = 1.005;

@@ -28,7 +28,7 @@ struct RoundingProblem {
 
 struct SearchOptions {
     int64_t max_rounds = 4000;
-    double full_error_weight = 4.0;
+    double full_error_weight = 2.0;
     double max_full_ratio = 1.005;
 };
 
