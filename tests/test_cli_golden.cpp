@@ -1,6 +1,7 @@
 // The whole tool, end to end: `ctq` run as a user would on the golden inputs must write exactly
 // the reference's tensors (names, dtypes, shapes, bytes), keep biases untouched (the reference
 // adds random "bias correction" noise; we do not by default), and keep the file metadata.
+#include "core/python_json.hpp"
 #include "io/safetensors_reader.hpp"
 #include "support/cli.hpp"
 
@@ -19,7 +20,17 @@ struct Case {
     const char* input;
     const char* args;
     std::set<std::string> not_comparable;  // layers the reference gets wrong (see comments)
+    // FP8 layers with a dimension not divisible by 16: same codes and scales, but ctq adds
+    // full_precision_matrix_mult, without which ComfyUI's FP8 matmul fails on them.
+    std::set<std::string> fpmm_added = {"txt_in", "single_blocks.0.odd"};
 };
+
+// The reference's .comfy_quant JSON with "full_precision_matrix_mult": true added.
+std::string with_fpmm(const std::string& reference_json) {
+    auto j = nlohmann::ordered_json::parse(reference_json);
+    j["full_precision_matrix_mult"] = true;
+    return ctq::python_json_dumps(j);
+}
 
 bool ends_with(const std::string& s, const std::string& suffix) {
     return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
@@ -60,6 +71,12 @@ void compare_with_reference(const Case& c) {
             CHECK(same_bytes(ours, *mine, in, *orig));
         } else if (c.not_comparable.count(base_of(t.name))) {
             ++skipped;
+        } else if (ends_with(t.name, ".comfy_quant") && c.fpmm_added.count(base_of(t.name)) &&
+                   std::string(reinterpret_cast<const char*>(ref.data(t)), t.nbytes()).find("float8_e4m3fn\"}") !=
+                       std::string::npos) {
+            const std::string mine_json(reinterpret_cast<const char*>(ours.data(*mine)), mine->nbytes());
+            CHECK(mine_json == with_fpmm(std::string(reinterpret_cast<const char*>(ref.data(t)), t.nbytes())));
+            ++compared;
         } else {
             CHECK(same_bytes(ours, *mine, ref, t));
             ++compared;
@@ -78,7 +95,10 @@ TEST_CASE("FP8 per-tensor, with _quantization_metadata, equals the reference byt
     REQUIRE(run_ctq("-i " + golden("tiny_flux.safetensors") + " -o " + (dir / "o.safetensors") +
                     " --simple --save_quant_metadata --no_progress").status == 0);
     SafetensorsReader ours(dir / "o.safetensors"), ref(golden("ref_fp8_tensor.safetensors"));
-    CHECK(ours.metadata().at("_quantization_metadata") == ref.metadata().at("_quantization_metadata"));
+    auto expected = nlohmann::ordered_json::parse(ref.metadata().at("_quantization_metadata"));
+    for (const char* layer : {"txt_in", "single_blocks.0.odd"})
+        expected["layers"][layer]["full_precision_matrix_mult"] = true;
+    CHECK(ours.metadata().at("_quantization_metadata") == ctq::python_json_dumps(expected));
 }
 
 TEST_CASE("FP8 per-row equals the reference") {

@@ -136,6 +136,13 @@ LayerPlan Planner::finish(LayerPlan plan, const Quantize& q, const TensorInfo& t
     plan.layout = q.layout;
     plan.params = q.params;
     if (q.layout->flags & CTQ_LAYOUT_NEEDS_FPMM) plan.params.full_precision_mm = 1;
+    // The reference writes such layers as they are, and ComfyUI then fails at the first forward
+    // on an FP8-capable GPU (seen with check_comfy_load.py); a weight-only layer always runs.
+    if ((q.layout->flags & CTQ_LAYOUT_MATMUL_NEEDS_16) && !plan.params.full_precision_mm &&
+        (rows % 16 != 0 || cols % 16 != 0)) {
+        plan.params.full_precision_mm = 1;
+        plan.reason += "; full_precision_matrix_mult: ComfyUI's FP8 matmul needs dimensions divisible by 16";
+    }
     const std::string rotation = apply_convrot(*q.format, *q.layout, cols, plan.params);
     if (!rotation.empty()) plan.reason += "; " + rotation;
     plan.method = q.simple ? RoundingMethod::Nearest : RoundingMethod::Learned;

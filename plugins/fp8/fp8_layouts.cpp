@@ -39,7 +39,7 @@ constexpr uint32_t kDeviceFlags = CTQ_LAYOUT_SUPPORTS_LEARNED;
 constexpr Fp8LayoutTraits kFp8Layouts[] = {
     {"float8_e4m3fn", "FP8 e4m3fn, one scale per tensor (stock ComfyUI)", "fp8", "tensor",
      CTQ_SCALING_TENSOR, Fp8Format::e4m3fn, CTQ_DTYPE_F8_E4M3, Fp8ScaleRule::reciprocal_multiply, 0, false,
-     CTQ_LAYOUT_COMFY_NATIVE | kDeviceFlags},
+     CTQ_LAYOUT_COMFY_NATIVE | CTQ_LAYOUT_MATMUL_NEEDS_16 | kDeviceFlags},
     {"float8_e4m3fn_rowwise", "FP8 e4m3fn, one scale per output row (custom node)", "fp8", "row",
      CTQ_SCALING_ROW, Fp8Format::e4m3fn, CTQ_DTYPE_F8_E4M3, Fp8ScaleRule::reciprocal_multiply, 1,
      false, kDeviceFlags},

@@ -159,7 +159,10 @@ typedef enum ctq_layout_flags {
     CTQ_LAYOUT_COMFY_NATIVE = 1 << 0,   /* stock ComfyUI loads it without a custom node */
     CTQ_LAYOUT_NEEDS_FPMM = 1 << 1,     /* always write full_precision_matrix_mult (e5m2) */
     CTQ_LAYOUT_SUPPORTS_CUDA = 1 << 2,  /* functions accept CUDA views */
-    CTQ_LAYOUT_SUPPORTS_LEARNED = 1 << 3 /* bracket/encode_values/expand_scale are provided */
+    CTQ_LAYOUT_SUPPORTS_LEARNED = 1 << 3, /* bracket/encode_values/expand_scale are provided */
+    /* ComfyUI's low-precision matmul for this format (torch._scaled_mm) needs both dimensions
+     * to be multiples of 16; other shapes get full_precision_matrix_mult from the planner. */
+    CTQ_LAYOUT_MATMUL_NEEDS_16 = 1 << 4
 } ctq_layout_flags;
 
 /*
