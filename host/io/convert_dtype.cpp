@@ -4,9 +4,12 @@
 
 #include <ctq/dtype.hpp>
 #include <ctq/kernels/half.hpp>
+#include <ctq/kernels/parallel.hpp>
 
 #include <cmath>
+#include <algorithm>
 #include <cstring>
+#include <vector>
 
 namespace ctq {
 
@@ -73,6 +76,28 @@ NonFinite find_non_finite(const float* src, uint64_t n) {
         if (r.count++ == 0) r.first_index = i;
     }
     return r;
+}
+
+NonFinite to_f32_checked(const uint8_t* src, ctq_dtype dtype, uint64_t n, float* dst) {
+    const uint64_t width = dtype_traits(dtype).bits / 8;
+    constexpr int64_t kChunk = 1 << 16;  // elements per task: a few hundred KB, stays in cache
+    const int64_t chunks = static_cast<int64_t>((n + kChunk - 1) / kChunk);
+    std::vector<NonFinite> found(static_cast<size_t>(chunks));
+    kern::parallel_for(chunks, kChunk, [&](int64_t begin, int64_t end) {
+        for (int64_t c = begin; c < end; ++c) {
+            const uint64_t first = static_cast<uint64_t>(c) * kChunk;
+            const uint64_t count = std::min<uint64_t>(kChunk, n - first);
+            to_f32(src + first * width, dtype, count, dst + first);
+            found[c] = find_non_finite(dst + first, count);
+            found[c].first_index += first;
+        }
+    });
+    NonFinite total{0, n};
+    for (const auto& f : found) {
+        if (f.count && total.count == 0) total.first_index = f.first_index;
+        total.count += f.count;
+    }
+    return total;
 }
 
 }  // namespace ctq

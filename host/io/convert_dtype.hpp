@@ -21,4 +21,7 @@ struct NonFinite {
 };
 NonFinite find_non_finite(const float* src, uint64_t n);
 
+// to_f32 and find_non_finite in one parallel pass (the hot path of every quantized layer).
+NonFinite to_f32_checked(const uint8_t* src, ctq_dtype dtype, uint64_t n, float* dst);
+
 }  // namespace ctq

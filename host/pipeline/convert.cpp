@@ -13,6 +13,7 @@
 #include "plugins/registry.hpp"
 #include "report/progress.hpp"
 
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <random>
@@ -22,6 +23,9 @@ namespace ctq {
 namespace fs = std::filesystem;
 
 namespace {
+
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 // Output bytes computed but not yet written: enough to keep the writer busy while the next
 // layer is quantized, small beside any model.
@@ -64,6 +68,7 @@ void write_report(const fs::path& path, const ConvertOptions& o, const std::stri
 }  // namespace
 
 int run_convert(const ConvertOptions& options, Registry& registry) {
+    const auto started = Clock::now();
     ConvertOptions o = options;
     if (o.manual_seed < 0) o.manual_seed = static_cast<int64_t>(std::random_device{}() & 0xffffffffu);
     SafetensorsReader reader(o.input);
@@ -86,16 +91,24 @@ int run_convert(const ConvertOptions& options, Registry& registry) {
     LayerWorker worker(o, registry, reader, queue);
     std::vector<LayerStats> stats;
     size_t quantized = 0, kept = 0, dropped = 0;
+    const double planning = seconds_since(started);
+    double computing = 0;
     for (const auto& t : planned) {
+        const auto t0 = Clock::now();
         LayerOutcome r = worker.process(t);
+        computing += seconds_since(t0);
         if (r.stats) stats.push_back(*r.stats);
         quantized += t.plan.action == PlanAction::Quantize;
         kept += t.plan.action == PlanAction::Copy;
         dropped += t.plan.action == PlanAction::Drop;
         progress.item_done(t.input->name, t.input->nbytes(), r.note);
     }
+    auto t0 = Clock::now();
     queue.drain();
+    const double draining = seconds_since(t0);
+    t0 = Clock::now();
     writer.commit();
+    const double committing = seconds_since(t0);
     progress.finish();
     const double seconds = progress.elapsed_seconds();
     std::error_code ec;
@@ -105,6 +118,9 @@ int run_convert(const ConvertOptions& options, Registry& registry) {
                 output.c_str(), planned.size(), quantized, kept, dropped, human_bytes(reader.file_size()).c_str(),
                 human_bytes(static_cast<double>(out_size)).c_str(), seconds,
                 human_bytes(seconds > 0 ? reader.file_size() / seconds : 0).c_str());
+    std::printf("Time: %.2f s computing (reading, converting, quantizing), %.2f s waiting for the writer, "
+                "%.2f s flushing to disk (fsync); %.2f s opening and planning\n",
+                computing, draining, committing, planning);
     if (!o.report.empty()) {
         write_report(o.report, o, output, stats, seconds);
         std::printf("Report: %s\n", o.report.c_str());

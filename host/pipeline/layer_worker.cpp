@@ -54,10 +54,13 @@ LayerWorker::LayerWorker(const ConvertOptions& options, const Registry& registry
 
 LayerWorker::~LayerWorker() = default;
 
-std::vector<float> LayerWorker::load_f32(const TensorInfo& info) const {
-    std::vector<float> w(info.numel());
-    to_f32(reader_.data(info), info.dtype, info.numel(), w.data());
-    const NonFinite nf = find_non_finite(w.data(), w.size());
+const float* LayerWorker::load_f32(const TensorInfo& info) {
+    const uint64_t n = info.numel();
+    if (n > weight_capacity_) {
+        weight_.reset(new float[n]);  // uninitialised on purpose: every element is written next
+        weight_capacity_ = n;
+    }
+    const NonFinite nf = to_f32_checked(reader_.data(info), info.dtype, n, weight_.get());
     if (nf.count) {
         const int64_t cols = info.shape.size() == 2 ? info.shape[1] : 1;
         fail(reader_.path().string(), info.name,
@@ -65,7 +68,7 @@ std::vector<float> LayerWorker::load_f32(const TensorInfo& info) const {
                  std::to_string(nf.first_index / cols) + ", " + std::to_string(nf.first_index % cols) +
                  "]; refusing to quantize it (keep the layer with --exclude-layers)");
     }
-    return w;
+    return weight_.get();
 }
 
 LayerOutcome LayerWorker::process(const PlannedTensor& t) {
@@ -95,10 +98,10 @@ LayerOutcome LayerWorker::quantize(const PlannedTensor& t) {
     const LayoutOps& ops = *t.ops;
     const bool learned_planned = t.plan.method == RoundingMethod::Learned;
     QuantizedLayer q = ops.allocate(rows, cols);
-    std::vector<float> w;
+    const float* w = nullptr;
     const bool on_gpu = !learned_planned && quantize_on_gpu(t, q);
     if (!on_gpu || measure_ || t.corrected_bias) w = load_f32(info);
-    if (!on_gpu) ops.quantize(w.data(), q);
+    if (!on_gpu) ops.quantize(w, q);
     reader_.release(info);
 
     std::optional<LearnedStats> learned;
@@ -106,16 +109,16 @@ LayerOutcome LayerWorker::quantize(const PlannedTensor& t) {
         if (!ops.supports_learned())
             fail("", info.name, std::string("layout '") + ops.desc().name +
                                     "' has no grid operations for learned rounding; use --simple");
-        learned = learn_rounding(ops, w.data(), q, to_learned_options(options_), registry_, nullptr);
+        learned = learn_rounding(ops, w, q, to_learned_options(options_), registry_, nullptr);
     }
     LayerOutcome out;
     std::vector<float> wq;
     if (measure_ || t.corrected_bias) {
-        wq.resize(w.size());
+        wq.resize(static_cast<size_t>(rows * cols));
         ops.dequantize(q, wq.data());
     }
     if (measure_) {
-        out.stats = measure_layer(info.name, ops.desc().name, rows, cols, w.data(), wq.data(), scale_values(q));
+        out.stats = measure_layer(info.name, ops.desc().name, rows, cols, w, wq.data(), scale_values(q));
         out.stats->method = learned ? options_.learned.optimizer : "nearest";
         if (learned) {
             out.stats->rtn_subspace_ratio = learned->rtn_subspace > 0 ? learned->subspace / learned->rtn_subspace : 1.0;
@@ -141,11 +144,11 @@ void LayerWorker::queue_outputs(const PlannedTensor& t, QuantizedLayer& q) {
     }
 }
 
-void LayerWorker::queue_bias(const PlannedTensor& t, const std::vector<float>& w, const std::vector<float>& wq) {
+void LayerWorker::queue_bias(const PlannedTensor& t, const float* w, const std::vector<float>& wq) {
     const TensorInfo& b = *t.corrected_bias;
     std::vector<float> bias(b.numel());
     to_f32(reader_.data(b), b.dtype, b.numel(), bias.data());
-    const auto c = calibration_->correction(w.data(), wq.data(), t.input->shape[0], t.input->shape[1]);
+    const auto c = calibration_->correction(w, wq.data(), t.input->shape[0], t.input->shape[1]);
     for (size_t i = 0; i < bias.size(); ++i) bias[i] -= c[i];
     std::vector<uint8_t> bytes(b.nbytes());
     from_f32(bias.data(), bias.size(), b.dtype, bytes.data());

@@ -41,11 +41,16 @@ private:
     std::unique_ptr<SyntheticCalibration> calibration_;  // --bias_correction synthetic only
     bool measure_;
 
-    std::vector<float> load_f32(const TensorInfo& info) const;
+    // The F32 copy of the weight being quantized, reused across layers: a fresh multi-MB
+    // allocation per layer costs page faults and zero-filling that show up in the throughput.
+    std::unique_ptr<float[]> weight_;
+    size_t weight_capacity_ = 0;
+
+    const float* load_f32(const TensorInfo& info);
     LayerOutcome quantize(const PlannedTensor& t);
     bool quantize_on_gpu(const PlannedTensor& t, QuantizedLayer& q);
     void queue_outputs(const PlannedTensor& t, QuantizedLayer& q);
-    void queue_bias(const PlannedTensor& t, const std::vector<float>& w, const std::vector<float>& wq);
+    void queue_bias(const PlannedTensor& t, const float* w, const std::vector<float>& wq);
     std::string describe(const PlannedTensor& t, const std::optional<LearnedStats>& learned) const;
 };
 
