@@ -35,7 +35,7 @@ constexpr int64_t kRefreshEvery = 8;  // rounds between exact recomputations of 
 constexpr double kAnnealStart = 64;   // first weight = 64 x full_error_weight ...
 constexpr double kAnnealFactor = 2;   // ... halved each time the search stalls:
 constexpr double kTightenFactor = 1.5; // weight x 1.5 whenever the full-error budget binds
-constexpr double kStallGain = 1e-3;
+constexpr double kStallGain = 3e-4;
 constexpr int kMaxIdleRounds = 4;      // rounds in a row without an accepted batch
 constexpr int kMaxAdjustments = 24;    // price changes once the budget has bound
 constexpr double kBudgetSlack = 2e-4;  // "budget spent": within 0.02 % of ||E||^2   // a round gains < 0.1 % of the current subspace error^2
@@ -92,14 +92,16 @@ public:
     // One round; false when the search is over.
     bool round(int64_t index) {
         if (index > 0 && index % kRefreshEvery == 0) refresh();
-        const auto g = torch::matmul(torch::matmul(p_.sub.u, pmat_), p_.sub.v.t()).reshape({-1});
-        const auto dfull = s_.delta * (2 * s_.e + s_.delta);
-        auto score = s_.delta * ((2 * g + s_.delta * self_term_) * static_cast<float>(objective_.inv_l0)) +
-                     dfull * static_cast<float>(objective_.inv_f0 * objective_.weight);
+        // score, built in place in G's buffer: d * ((2 G + d * self) / L0) + w * dfull / F0.
+        auto score = torch::matmul(torch::matmul(p_.sub.u, pmat_), p_.sub.v.t()).reshape({-1});
+        auto dfull = (2 * s_.e).add_(s_.delta).mul_(s_.delta);
+        score.mul_(2).addcmul_(s_.delta, self_term_).mul_(s_.delta).mul_(objective_.inv_l0);
+        score.add_(dfull, objective_.inv_f0 * objective_.weight);
         score.masked_fill_(dfull > static_cast<float>(budget_ - f2_), 0.0f);
-        const int64_t improving = (score < 0).sum().item<int64_t>();
-        if (improving == 0) return anneal();
-        return take_batch(score, dfull, std::min(batch_, improving));
+        const auto candidates = (score < 0).nonzero().reshape({-1});
+        if (candidates.numel() == 0) return anneal();
+        return take_batch(score.index_select(0, candidates), dfull.index_select(0, candidates), candidates,
+                          std::min<int64_t>(batch_, candidates.numel()));
     }
 
     double subspace_ratio() const { return std::sqrt(sum_squares(pmat_) * objective_.inv_l0); }
@@ -152,10 +154,13 @@ private:
 
     // Applies the best prefix of the `count` most improving flips whose exact effect lowers the
     // objective: flips interact, so a rejected batch is retried shorter (same scores, no GEMM).
-    bool take_batch(const torch::Tensor& score, const torch::Tensor& dfull, int64_t count) {
-        auto [best, idx] = torch::topk(score, count, 0, /*largest=*/false);
+    // score, dfull: of the improving candidates (flat indices `where`).
+    bool take_batch(const torch::Tensor& score, const torch::Tensor& dfull, const torch::Tensor& where,
+                    int64_t count) {
+        auto [best, order] = torch::topk(score, count, 0, /*largest=*/false);
+        const auto idx = where.index_select(0, order);
         const auto d_all = s_.delta.index_select(0, idx);
-        const auto df_all = dfull.index_select(0, idx).to(torch::kFloat64);
+        const auto df_all = dfull.index_select(0, order).to(torch::kFloat64);
         // Longest prefix that stays inside the full-error budget.
         const auto fits = ((df_all.cumsum(0) + f2_) <= budget_).to(torch::kInt64).cumprod(0);
         const int64_t affordable = fits.sum().item<int64_t>();

@@ -1,8 +1,7 @@
 #include "pipeline/layer_worker.hpp"
 
 #include "core/error.hpp"
-#include "engine/bias_correction.hpp"
-#include "engine/learned_rounding.hpp"
+#include "pipeline/engine_loader.hpp"
 #include "pipeline/learned_options.hpp"
 #include "io/convert_dtype.hpp"
 
@@ -48,8 +47,7 @@ LayerWorker::LayerWorker(const ConvertOptions& options, const Registry& registry
     const int device = parse_device(options.device);
     if (device >= 0) gpu_ = std::make_unique<GpuQuantizer>(device);
     if (!options.bias_correction.empty())
-        calibration_ = std::make_unique<SyntheticCalibration>(static_cast<uint64_t>(options.manual_seed),
-                                                              options.calib_samples);
+        calibration_ = engine().make_bias_calibration(static_cast<uint64_t>(options.manual_seed), options.calib_samples);
 }
 
 LayerWorker::~LayerWorker() = default;
@@ -109,7 +107,7 @@ LayerOutcome LayerWorker::quantize(const PlannedTensor& t) {
         if (!ops.supports_learned())
             fail("", info.name, std::string("layout '") + ops.desc().name +
                                     "' has no grid operations for learned rounding; use --simple");
-        learned = learn_rounding(ops, w, q, to_learned_options(options_), registry_, nullptr);
+        learned = engine().learn_rounding(ops, w, q, to_learned_options(options_), registry_, nullptr);
     }
     LayerOutcome out;
     std::vector<float> wq;

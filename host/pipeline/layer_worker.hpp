@@ -18,7 +18,7 @@ namespace ctq {
 
 class Registry;
 struct LearnedStats;
-class SyntheticCalibration;
+class BiasCalibration;
 
 struct LayerOutcome {
     std::optional<LayerStats> stats;  // when measured (--report or verbose)
@@ -38,7 +38,7 @@ private:
     const SafetensorsReader& reader_;
     AsyncWriter& writer_;
     std::unique_ptr<GpuQuantizer> gpu_;
-    std::unique_ptr<SyntheticCalibration> calibration_;  // --bias_correction synthetic only
+    std::unique_ptr<BiasCalibration> calibration_;  // --bias_correction synthetic only
     bool measure_;
 
     // The F32 copy of the weight being quantized, reused across layers: a fresh multi-MB

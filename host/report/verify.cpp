@@ -1,7 +1,7 @@
 #include "report/verify.hpp"
 
 #include "core/error.hpp"
-#include "engine/quality.hpp"
+#include "pipeline/engine_loader.hpp"
 #include "io/convert_dtype.hpp"
 #include "io/safetensors_reader.hpp"
 #include "plugins/registry.hpp"
@@ -84,8 +84,8 @@ VerifyResult verify_files(const VerifyOptions& o, const Registry& registry) {
         }
         LayerStats s = measure_layer(base, c.format, rows, cols, w.data(), wq.data(), scales);
         if (o.subspace) {
-            const int64_t k = learned_rank(rows, cols, o.top_p, o.min_k, o.max_k);
-            s.subspace_rel_error = relative_subspace_error(w.data(), wq.data(), rows, cols, k, o.seed);
+            const int64_t k = engine().learned_rank(rows, cols, o.top_p, o.min_k, o.max_k);
+            s.subspace_rel_error = engine().relative_subspace_error(w.data(), wq.data(), rows, cols, k, o.seed);
         }
         res.layers.push_back(std::move(s));
     }

@@ -19,7 +19,7 @@ mkdir -p "$log_dir"
 torch_prefix=$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')
 vendor=$root/.vendor/boost_program_options
 args=(-S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCTQ_CUDA=ON
-      -DCMAKE_CUDA_ARCHITECTURES=90 -DCMAKE_PREFIX_PATH="$torch_prefix" -DCTQ_STATIC_LIBSTDCXX=ON)
+      -DCMAKE_CUDA_ARCHITECTURES=90 -DCMAKE_PREFIX_PATH="$torch_prefix")
 if [ -f "$vendor/src/cmdline.cpp" ]; then
     args+=(-DCTQ_VENDOR_PROGRAM_OPTIONS="$vendor")
 else
