@@ -14,13 +14,23 @@
 // M*N flips by
 //     score = d||P||^2 / ||P_rtn||^2 + w * d||E||^2 / ||E_rtn||^2        (w: full_error_weight)
 // takes the most negative ones (a batch), applies them and updates P by the rank-B correction
-// U_sel^T diag(d) V_sel. Flips in one batch interact a little (through u_i.u_i' v_j.v_j'), so
-// the batch is accepted only if the exact new objective fell; the batch size doubles while the
-// realised gain tracks the predicted one and shrinks when it does not. A flip is never taken
-// if it would push ||E|| past max_full_ratio * ||E_rtn||. P and ||E||^2 are recomputed from
-// scratch every few rounds so float drift cannot accumulate. The search ends when no flip
-// improves the score (a local optimum of single flips) or after max_rounds.
-// Deterministic: no randomness; ties in topk resolve the same way for the same input.
+// U_sel^T diag(d) V_sel (or recomputes P when that is cheaper). Flips in one batch interact a
+// little (through u_i.u_i' v_j.v_j'), so a batch is accepted only if the exact new objective
+// fell, else its prefix is retried shorter with the same scores; the batch size doubles while
+// the realised gain tracks the predicted one. Elements already moved can move back.
+//
+// The weight w follows a path instead of staying fixed, because the order in which the
+// full-error budget is spent matters: it starts at 64 x full_error_weight (only flips that cost
+// almost no full error, elements near the midpoint between two grid values, qualify) and is
+// halved whenever a round gains less than 0.03 % of the current subspace error^2, down to
+// full_error_weight. A flip is never taken if it would push ||E|| past max_full_ratio x
+// ||E_rtn||; once that budget binds, w becomes its price: raised x1.5 when a batch does not
+// fit (so flips that spent the budget badly are undone for better ones), lowered again when
+// the search stalls with budget left, at most 24 times. P and ||E||^2 are recomputed from
+// scratch every 8 rounds so float drift cannot accumulate. The search ends at a local optimum
+// of single flips at the final weight, after 4 rounds without an accepted batch, or after
+// max_rounds. Deterministic: no randomness; for the same input, thread count and device the
+// same flips are taken (the seed only enters through the SVD).
 #include "engine/problem.hpp"
 
 #include <algorithm>
@@ -35,10 +45,10 @@ constexpr int64_t kRefreshEvery = 8;  // rounds between exact recomputations of 
 constexpr double kAnnealStart = 64;   // first weight = 64 x full_error_weight ...
 constexpr double kAnnealFactor = 2;   // ... halved each time the search stalls:
 constexpr double kTightenFactor = 1.5; // weight x 1.5 whenever the full-error budget binds
-constexpr double kStallGain = 3e-4;
+constexpr double kStallGain = 3e-4;    // a round gains < 0.03 % of the current subspace error^2
 constexpr int kMaxIdleRounds = 4;      // rounds in a row without an accepted batch
 constexpr int kMaxAdjustments = 24;    // price changes once the budget has bound
-constexpr double kBudgetSlack = 2e-4;  // "budget spent": within 0.02 % of ||E||^2   // a round gains < 0.1 % of the current subspace error^2
+constexpr double kBudgetSlack = 2e-4;  // "budget spent": within 0.02 % of ||E||^2
 
 // Flat [M*N] working state of the search.
 struct FlipState {
