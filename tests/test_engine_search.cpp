@@ -152,3 +152,26 @@ TEST_CASE("search meets the target through the real FP8 and INT8 layout plugins"
         check_target(*desc, c.mode);
     }
 }
+
+TEST_CASE("degenerate layers: all-zero weight and a single row keep RTN without failing") {
+    static test::UniformRowInt8 layout;
+    Registry registry;
+    ctq_layout_params params = params_for(CTQ_SCALING_ROW);
+    LayoutOps ops(*layout.descriptor(), params, "zero.weight");
+    for (auto [rows, cols] : {std::pair<int64_t, int64_t>{32, 48}, {1, 40}}) {
+        std::vector<float> w(rows * cols, 0.0f);
+        if (rows == 1)
+            for (int64_t j = 0; j < cols; ++j) w[j] = std::sin(0.7f * j) * 0.03f;
+        auto q = ops.allocate(rows, cols);
+        ops.quantize(w.data(), q);
+        const auto rtn = q;
+        const auto stats = learn_rounding(ops, w.data(), q, small_layer_options(), registry, {});
+        CHECK(stats.k == (rows > 1 ? kRank : 1));
+        CHECK(std::isfinite(stats.subspace));
+        CHECK(stats.subspace <= stats.rtn_subspace);
+        if (rows > 1) {
+            CHECK(stats.kept_rtn);
+            CHECK(q.buffers == rtn.buffers);
+        }
+    }
+}

@@ -32,8 +32,9 @@ struct LearnedOptions {
     bool full_matrix = false;  // exact SVD instead of the seeded randomized one
     int64_t svd_oversample = 10, svd_power_iterations = 4;
     // Search trade-off: score = d(subspace^2)/subspace_rtn^2 + w * d(full^2)/full_rtn^2, so
-    // w = 1 weighs one percent of either squared error alike. Larger keeps the full error
-    // closer to RTN, smaller buys more subspace reduction.
+    // w = 1 prices one percent of either squared error alike. The search starts at 64 w and
+    // lowers the weight to w (cheapest flips first); larger w keeps the full error closer to
+    // RTN, smaller spends more of the max_full_ratio budget on subspace reduction.
     double full_error_weight = 2.0;
     // Hard cap for every method: a result whose full error exceeds this multiple of RTN's is
     // not kept (the search never crosses it).
