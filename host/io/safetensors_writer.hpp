@@ -49,10 +49,12 @@ private:
     size_t current_ = 0;
     uint64_t current_done_ = 0;
     uint64_t written_ = 0;
+    uint64_t writeback_from_ = 0;  // bytes before this were handed to the kernel's writeback
     int fd_ = -1;
     int live_slot_ = -1;  // entry in the signal-safe list of temporaries
     bool committed_ = false;
 
+    void start_writeback();
     void write_all(const std::string& tensor, const void* data, uint64_t nbytes);
     void discard() noexcept;
 };
