@@ -130,6 +130,60 @@ void validate(const LearnedOptions& opt, const Registry& registry) {
     parse_device(opt.device);
 }
 
+namespace {
+
+// The weight, RTN and the grid neighbours on the working device, plus the principal subspace.
+RoundingProblem make_problem(const LayoutOps& ops, const float* w, const QuantizedLayer& q,
+                             const LearnedOptions& opt, torch::Device device, int64_t k) {
+    const int64_t rows = q.rows, cols = q.cols, n = rows * cols;
+    std::vector<float> rtn(n), lo(n), hi(n);
+    ops.dequantize(q, rtn.data());
+    ops.bracket(w, q, lo.data(), hi.data());
+    RoundingProblem p;
+    p.w = to_device(w, rows, cols, device);
+    p.rtn = to_device(rtn, rows, cols, device);
+    p.lo = to_device(lo, rows, cols, device);
+    p.hi = to_device(hi, rows, cols, device);
+    if (opt.method != "search") {  // only the relaxation steps through the scales
+        std::vector<float> scale(n);
+        ops.expand_scale(q, scale.data());
+        p.scale = to_device(scale, rows, cols, device);
+    }
+    p.sub = subspace_for(p.w, opt, k);
+    p.rtn_subspace2 = engine::projected_energy(p.sub, p.rtn - p.w);
+    p.rtn_full2 = sum_squares(p.rtn - p.w);
+    return p;
+}
+
+// Encodes the chosen grid values, decodes what would be written and measures that; q takes the
+// result only if it beats RTN's subspace error within the full-error cap.
+void judge(const LayoutOps& ops, const RoundingProblem& p, const std::vector<float>& values,
+           QuantizedLayer& q, double max_full_ratio, LearnedStats& stats) {
+    QuantizedLayer trial = q;
+    ops.encode_values(values.data(), trial);
+    std::vector<float> written(values.size());
+    ops.dequantize(trial, written.data());
+    const auto wq = to_device(written, q.rows, q.cols, p.w.device());
+    stats.subspace = std::sqrt(engine::projected_energy(p.sub, wq - p.w));
+    stats.full = std::sqrt(sum_squares(wq - p.w));
+    stats.changed = (wq != p.rtn).sum().item<int64_t>();
+    if (stats.subspace < stats.rtn_subspace && stats.full <= max_full_ratio * stats.rtn_full) {
+        q = std::move(trial);
+        return;
+    }
+    stats.kept_rtn = true;
+    stats.subspace = stats.rtn_subspace;
+    stats.full = stats.rtn_full;
+    stats.changed = 0;
+}
+
+std::vector<float> to_host(const torch::Tensor& t) {
+    const auto c = t.to(torch::kCPU).contiguous();
+    return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
+}
+
+}  // namespace
+
 LearnedStats learn_rounding(const LayoutOps& ops, const float* w, QuantizedLayer& q,
                             const LearnedOptions& opt, const Registry& registry,
                             const std::function<void(int64_t iter, double loss)>& progress) {
@@ -138,57 +192,18 @@ LearnedStats learn_rounding(const LayoutOps& ops, const float* w, QuantizedLayer
     if (!ops.supports_learned())
         bad_option(std::string("layout '") + ops.desc().name + "' has no grid operations");
     torch::NoGradGuard no_grad;
-    const int64_t rows = q.rows, cols = q.cols, n = rows * cols;
-    const auto device = parse_device(opt.device);
-
-    std::vector<float> rtn(n), lo(n), hi(n), scale(n);
-    ops.dequantize(q, rtn.data());
-    ops.bracket(w, q, lo.data(), hi.data());
-    if (opt.method != "search") ops.expand_scale(q, scale.data());
-
-    RoundingProblem p;
-    p.w = to_device(w, rows, cols, device);
-    p.rtn = to_device(rtn, rows, cols, device);
-    p.lo = to_device(lo, rows, cols, device);
-    p.hi = to_device(hi, rows, cols, device);
-    if (opt.method != "search") p.scale = to_device(scale, rows, cols, device);
-
-    trace_phase("layout", start);
     LearnedStats stats;
-    stats.k = engine::subspace_rank(rows, cols, opt.top_p, opt.min_k, opt.max_k);
-    p.sub = subspace_for(p.w, opt, stats.k);
-    trace_phase("svd", start);
-    p.rtn_subspace2 = engine::projected_energy(p.sub, p.rtn - p.w);
-    p.rtn_full2 = sum_squares(p.rtn - p.w);
+    stats.k = engine::subspace_rank(q.rows, q.cols, opt.top_p, opt.min_k, opt.max_k);
+    const auto p = make_problem(ops, w, q, opt, parse_device(opt.device), stats.k);
     stats.rtn_subspace = std::sqrt(p.rtn_subspace2);
     stats.rtn_full = std::sqrt(p.rtn_full2);
+    trace_phase("setup", start);
 
     const auto result = run_method(p, ops, opt, registry, progress, &stats.iterations);
-    const auto values = opt.method == "search" ? [&] {
-        const auto c = result.to(torch::kCPU).contiguous();
-        return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + n);
-    }() : nearest_on_grid(ops, q, result);
-
+    // The search returns grid values; a relaxation a continuous iterate still to be rounded.
+    const auto values = opt.method == "search" ? to_host(result) : nearest_on_grid(ops, q, result);
     trace_phase("method", start);
-    // Judge what would be written: encode, decode, measure.
-    QuantizedLayer trial = q;
-    ops.encode_values(values.data(), trial);
-    std::vector<float> written(n);
-    ops.dequantize(trial, written.data());
-    const auto wq = to_device(written, rows, cols, device);
-    stats.subspace = std::sqrt(engine::projected_energy(p.sub, wq - p.w));
-    stats.full = std::sqrt(sum_squares(wq - p.w));
-    stats.changed = (wq != p.rtn).sum().item<int64_t>();
-    const bool better = stats.subspace < stats.rtn_subspace &&
-                        stats.full <= opt.max_full_ratio * stats.rtn_full;
-    if (better) {
-        q = std::move(trial);
-    } else {
-        stats.kept_rtn = true;
-        stats.subspace = stats.rtn_subspace;
-        stats.full = stats.rtn_full;
-        stats.changed = 0;
-    }
+    judge(ops, p, values, q, opt.max_full_ratio, stats);
     trace_phase("judged", start);
     stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return stats;
