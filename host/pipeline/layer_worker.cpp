@@ -79,7 +79,9 @@ LayerOutcome LayerWorker::process(const PlannedTensor& t) {
             try {
                 return quantize(t);
             } catch (const CtqError& e) {
-                throw CtqError(reader_.path().string() + ": " + e.what());
+                const std::string file = reader_.path().string();
+                if (std::string(e.what()).rfind(file + ": ", 0) == 0) throw;  // already names the file
+                throw CtqError(file + ": " + e.what());
             }
     }
     return {};

@@ -3,12 +3,19 @@
 
 #include <sys/resource.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <array>
+#include <chrono>
+#include <csignal>
+#include <cstdint>
 #include <cstdio>
+#include <fcntl.h>
 #include <filesystem>
+#include <fstream>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace ctq::test {
@@ -54,6 +61,120 @@ struct TempDir {
         for (const auto& e : std::filesystem::directory_iterator(path)) v.push_back(e.path().filename().string());
         return v;
     }
+};
+
+// Every byte of a file, to prove an input was left untouched.
+inline std::string file_bytes(const std::string& path) {
+    std::ifstream f(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(f), {});
+}
+
+inline void write_bytes(const std::string& path, const std::string& bytes) {
+    std::ofstream f(path, std::ios::binary | std::ios::trunc);
+    f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+// A ctq started in the background (fork/exec, output to a log file) so that a test can act on
+// it while it runs: send a signal, truncate its input, read its peak memory.
+struct ChildCtq {
+    pid_t pid = -1;
+    std::string log_path;
+
+    ChildCtq(const std::vector<std::string>& args, std::string log) : log_path(std::move(log)) {
+        std::vector<std::string> argv_s{ctq_exe()};
+        argv_s.insert(argv_s.end(), args.begin(), args.end());
+        std::vector<char*> argv;
+        for (auto& a : argv_s) argv.push_back(a.data());
+        argv.push_back(nullptr);
+        pid = fork();
+        if (pid == 0) {
+            const int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+            if (fd >= 0) {
+                dup2(fd, STDOUT_FILENO);
+                dup2(fd, STDERR_FILENO);
+            }
+            execv(argv[0], argv.data());
+            _exit(127);
+        }
+    }
+    ~ChildCtq() {
+        if (pid > 0) {
+            ::kill(pid, SIGKILL);
+            ::waitpid(pid, nullptr, 0);
+        }
+    }
+    ChildCtq(const ChildCtq&) = delete;
+    ChildCtq& operator=(const ChildCtq&) = delete;
+
+    bool running() const { return pid > 0 && ::waitpid(pid, nullptr, WNOHANG) == 0; }
+
+    // Waits for the exit; `status` as RunResult counts it, the log as its output.
+    RunResult wait(long* peak_rss_kib = nullptr) {
+        RunResult r;
+        int st = 0;
+        rusage ru{};
+        if (::wait4(pid, &st, 0, &ru) == pid) {
+            r.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+            if (peak_rss_kib) *peak_rss_kib = ru.ru_maxrss;
+        }
+        pid = -1;
+        r.output = file_bytes(log_path);
+        return r;
+    }
+};
+
+// Polls until `found()` holds or `seconds` pass; true when it held.
+template <typename Pred>
+bool wait_until(Pred found, double seconds) {
+    const auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+    while (std::chrono::steady_clock::now() < end) {
+        if (found()) return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return found();
+}
+
+// Names in `dir` that look like the writer's temporaries (.<name>.ctq-tmp-<pid>-<rand>).
+inline std::vector<std::string> temporaries_in(const std::filesystem::path& dir) {
+    std::vector<std::string> v;
+    for (const auto& e : std::filesystem::directory_iterator(dir)) {
+        const std::string name = e.path().filename().string();
+        if (name.find(".ctq-tmp-") != std::string::npos) v.push_back(name);
+    }
+    return v;
+}
+
+// Builds a .safetensors file tensor by tensor (no validation: the tool's reader is under test).
+struct SafetensorsFile {
+    struct Tensor {
+        std::string name, dtype;
+        std::vector<int64_t> shape;
+        std::string bytes;
+    };
+    std::vector<Tensor> tensors;
+
+    SafetensorsFile& add(std::string name, std::string dtype, std::vector<int64_t> shape, std::string bytes) {
+        tensors.push_back({std::move(name), std::move(dtype), std::move(shape), std::move(bytes)});
+        return *this;
+    }
+    std::string bytes() const {
+        std::string header = "{", data;
+        for (const auto& t : tensors) {
+            std::string shape;
+            for (int64_t d : t.shape) shape += (shape.empty() ? "" : ",") + std::to_string(d);
+            if (header.size() > 1) header += ",";
+            header += "\"" + t.name + "\":{\"dtype\":\"" + t.dtype + "\",\"shape\":[" + shape +
+                      "],\"data_offsets\":[" + std::to_string(data.size()) + "," +
+                      std::to_string(data.size() + t.bytes.size()) + "]}";
+            data += t.bytes;
+        }
+        header += "}";
+        header.append((8 - header.size() % 8) % 8, ' ');
+        std::string len(8, '\0');
+        for (int i = 0; i < 8; ++i) len[i] = static_cast<char>((header.size() >> (8 * i)) & 0xff);
+        return len + header + data;
+    }
+    void write(const std::string& path) const { write_bytes(path, bytes()); }
 };
 
 }  // namespace ctq::test
