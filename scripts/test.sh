@@ -1,7 +1,28 @@
 #!/usr/bin/env bash
-# Builds (if needed) and runs the whole test suite through ctest.
+# The whole test suite, as CI runs it:
+#   1. the release build (CUDA kernels compiled where nvcc exists) and every doctest suite via ctest;
+#   2. the same suites built with AddressSanitizer + UndefinedBehaviorSanitizer (build-asan);
+#   3. each libFuzzer target for CTQ_FUZZ_SECONDS (default 60) seconds (build-fuzz).
+# CTQ_QUICK=1 runs step 1 only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/build.sh
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-$(nproc)}
-ctest --test-dir "${BUILD_DIR:-build}" --output-on-failure -j"$(nproc)"
+jobs=$(nproc)
+
+echo "== 1/3 release build and tests"
+bash scripts/build.sh
+ctest --test-dir "${BUILD_DIR:-build}" --output-on-failure -j"$jobs"
+[ "${CTQ_QUICK:-0}" = 1 ] && exit 0
+
+echo "== 2/3 ASan + UBSan build and tests"
+bash scripts/deps.sh clang libclang-rt-14-dev
+# Leak checking stays on for our code; LibTorch's one-time allocations at exit are not leaks
+# of ours, so they are suppressed by library name.
+export LSAN_OPTIONS="suppressions=$PWD/scripts/lsan.supp:print_suppressions=0"
+export ASAN_OPTIONS="abort_on_error=0:detect_odr_violation=0"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+BUILD_DIR=build-asan BUILD_TYPE=RelWithDebInfo CTQ_CMAKE_ARGS="-DCTQ_SANITIZE=ON -DCTQ_CUDA=OFF" bash scripts/build.sh
+ctest --test-dir build-asan --output-on-failure -j"$jobs"
+
+echo "== 3/3 fuzzing, ${CTQ_FUZZ_SECONDS:-60} s per target"
+bash scripts/fuzz.sh "${CTQ_FUZZ_SECONDS:-60}"

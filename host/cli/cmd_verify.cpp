@@ -25,7 +25,10 @@ int cmd_verify(const std::vector<std::string>& args, Registry& registry) {
         ("top_p", po::value(&o.top_p)->default_value(0.2), "subspace rank rule, as for learned rounding")
         ("min_k", po::value(&o.min_k)->default_value(256), "")
         ("max_k", po::value(&o.max_k)->default_value(1280), "")
-        ("manual_seed", po::value(&o.seed)->default_value(0), "seed of the randomized SVD");
+        ("manual_seed", po::value(&o.seed)->default_value(0), "seed of the randomized SVD and the random inputs")
+        ("linear", po::value(&o.linear_tokens)->implicit_value(64)->default_value(0),
+         "also the output error of each layer on N random N(0,1) input rows (default 64): the weight-only "
+         "path, and for int8_blockwise the W8A8 block GEMM");
     po::variables_map vm;
     try {
         po::store(po::command_line_parser(normalize_argv(args)).options(d).run(), vm);

@@ -41,6 +41,8 @@ nlohmann::json to_json(const LayerStats& s) {
                         {"scale_mean", s.scale_mean}, {"rel_error", finite_or_null(s.rel_error)},
                         {"snr_db", finite_or_null(s.snr_db)}, {"seconds", s.seconds}};
     if (s.subspace_rel_error) j["subspace_rel_error"] = *s.subspace_rel_error;
+    if (s.output_rel_error) j["output_rel_error"] = *s.output_rel_error;
+    if (s.int8_gemm_rel_error) j["int8_gemm_rel_error"] = *s.int8_gemm_rel_error;
     if (s.rtn_subspace_ratio) j["subspace_vs_nearest"] = *s.rtn_subspace_ratio;
     if (s.rtn_full_ratio) j["full_vs_nearest"] = *s.rtn_full_ratio;
     return j;
@@ -50,15 +52,20 @@ std::string format_stats_table(const std::vector<LayerStats>& stats) {
     std::string out;
     char line[512];
     const bool subspace = std::any_of(stats.begin(), stats.end(), [](const auto& s) { return s.subspace_rel_error.has_value(); });
-    std::snprintf(line, sizeof line, "%-48s %-26s %-13s %10s %8s%s\n", "layer", "format", "shape", "rel_err",
-                  "SNR dB", subspace ? "  subspace" : "");
+    const bool linear = std::any_of(stats.begin(), stats.end(), [](const auto& s) { return s.output_rel_error.has_value(); });
+    const bool gemm = std::any_of(stats.begin(), stats.end(), [](const auto& s) { return s.int8_gemm_rel_error.has_value(); });
+    std::snprintf(line, sizeof line, "%-48s %-26s %-13s %10s %8s%s%s%s\n", "layer", "format", "shape", "rel_err",
+                  "SNR dB", subspace ? "  subspace" : "", linear ? "    output" : "", gemm ? "  int8gemm" : "");
     out += line;
     double ref_sum = 0, err_sum = 0;
     for (const auto& s : stats) {
         char shape[32];
         std::snprintf(shape, sizeof shape, "%lldx%lld", (long long)s.shape[0], (long long)s.shape.at(1));
-        char sub[32] = "";
-        if (s.subspace_rel_error) std::snprintf(sub, sizeof sub, "  %8.5f", *s.subspace_rel_error);
+        char sub[96] = "";
+        int used = 0;
+        if (s.subspace_rel_error) used += std::snprintf(sub + used, sizeof sub - used, "  %8.5f", *s.subspace_rel_error);
+        if (s.output_rel_error) used += std::snprintf(sub + used, sizeof sub - used, "  %8.5f", *s.output_rel_error);
+        if (s.int8_gemm_rel_error) std::snprintf(sub + used, sizeof sub - used, "  %8.5f", *s.int8_gemm_rel_error);
         std::snprintf(line, sizeof line, "%-48s %-26s %-13s %10.6f %8.2f%s\n", s.name.c_str(), s.format.c_str(),
                       shape, s.rel_error, s.snr_db, sub);
         out += line;

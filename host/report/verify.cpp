@@ -7,6 +7,7 @@
 #include "plugins/registry.hpp"
 #include "quant/comfy_quant_params.hpp"
 #include "quant/layout_ops.hpp"
+#include "report/output_error.hpp"
 
 #include <cstring>
 
@@ -86,6 +87,12 @@ VerifyResult verify_files(const VerifyOptions& o, const Registry& registry) {
         if (o.subspace) {
             const int64_t k = engine().learned_rank(rows, cols, o.top_p, o.min_k, o.max_k);
             s.subspace_rel_error = engine().relative_subspace_error(w.data(), wq.data(), rows, cols, k, o.seed);
+        }
+        if (o.linear_tokens > 0) {
+            const OutputError e = output_error(w.data(), wq.data(), rows, cols, o.linear_tokens, o.seed, c.format, q,
+                                               c.params.block_size);
+            s.output_rel_error = e.weight_only;
+            s.int8_gemm_rel_error = e.int8_gemm;
         }
         res.layers.push_back(std::move(s));
     }
