@@ -6,13 +6,13 @@
 #   .comfy   ComfyUI + comfy-kitchen sources and the checker (../shared/comfy_check/assemble_comfyui_src.sh)
 #   .ref     the reference tool convert_to_quant at ee83a4d + prodigyplus, and a scipy stand-in
 # e.g. run(command="bash bench/gpu_bench.sh", carry=[".vendor", ".shared", ".comfy", ".ref"])
-#   bench/gpu_bench.sh [sections...]   sections: build tests rtn comfy learned (default: all)
+#   bench/gpu_bench.sh [sections...]   sections: build tests rtn gemm comfy learned (default: all)
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 OUT=${OUT:-/tmp/ctq-out}
 mkdir -p "$OUT"
-sections=${*:-build tests rtn comfy learned}
+sections=${*:-build tests rtn gemm comfy learned}
 has() { [[ " $sections " == *" $1 "* ]]; }
 CTQ=$root/build-gpu/bin/ctq
 W=/tmp/ctq-bench
@@ -67,6 +67,23 @@ if has rtn; then
         fi
         rm -f "$W/ours.safetensors" "$W/ref.safetensors"
     done
+fi
+if has gemm; then
+    echo "== BF16 matmul of the INT8 block GEMM's shapes (torch, CUDA events after warm-up)"
+    python3 - <<'PY'
+import torch
+for m, k, n in [(256, 3072, 3072), (4096, 3072, 3072)]:
+    x = torch.randn(m, k, device="cuda", dtype=torch.bfloat16)
+    w = torch.randn(n, k, device="cuda", dtype=torch.bfloat16)
+    for _ in range(10): x @ w.T
+    s, e = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    s.record()
+    for _ in range(50): x @ w.T
+    e.record(); torch.cuda.synchronize()
+    ms = s.elapsed_time(e) / 50
+    print(f"RESULT bf16 matmul {m}x{k}x{n}: {ms:.4f} ms, {2*m*k*n/ms/1e9:.1f} TFLOP/s")
+PY
+    "$root/build-gpu/bin/gpu_test_int8_kernels" 2>&1 | grep -o "RESULT int8 block GEMM.*"
 fi
 if has comfy; then
     echo "== ComfyUI load check (tiny_flux)"
