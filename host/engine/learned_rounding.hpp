@@ -1,7 +1,8 @@
 // Learned rounding: choose, for every element of a weight, which of its two neighbouring grid
 // values to store so that the error in the weight's principal subspace shrinks while the full
 // error barely grows. The public face of ctq_engine; no LibTorch types here, so ctq_core files
-// can include it (the functions are defined only when CTQ_HAVE_ENGINE is set).
+// can include it (the functions live in libctq_engine.so; the host reaches them through
+// engine/engine_api.hpp).
 //
 // Objective (REFERENCE 5.1, judged on the codes actually written): with U_k, V_k the top-k
 // singular vectors of W and E = dequant(q) - W,
