@@ -55,7 +55,11 @@ void add_learned(OptionGroups& g, ConvertOptions& o) {
     g.learned.add_options()
         ("optimizer", po::value(&l.optimizer)->default_value("search"),
          "search (ctq's discrete search on the rounded weights), or the reference's original, adamw, radam, prodigy")
-        ("full_error_weight", po::value<double>(), "trade-off knob: weight of the full weight error against the subspace error")
+        ("full_error_weight", po::value<double>(),
+         "trade-off knob of the search: weight of the full weight error against the subspace error (default 2; "
+         "larger keeps the full error nearer round-to-nearest, smaller buys more subspace reduction)")
+        ("max_full_ratio", po::value(&l.max_full_ratio)->default_value(1.005),
+         "hard cap: a learned result whose full weight error exceeds this multiple of round-to-nearest's is not kept")
         ("num_iter", po::value(&l.num_iter)->default_value(4000), "maximum iterations per layer")
         ("lr", po::value(&l.lr)->default_value(1.0), "initial learning rate (optimizers)")
         ("lr_schedule", po::value(&l.lr_schedule)->default_value("plateau"), "adaptive, exponential or plateau")

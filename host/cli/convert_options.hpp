@@ -23,6 +23,7 @@ struct LearnedCli {
     int64_t max_k = 1280;
     bool full_matrix = false;
     std::optional<double> full_error_weight;  // the subspace/full-error trade-off knob
+    double max_full_ratio = 1.005;            // never keep a result whose full error exceeds this x RTN's
     double lr_gamma = 0.99;
     int64_t lr_patience = 1;
     double lr_factor = 0.95;
