@@ -58,12 +58,12 @@ void add_learned(OptionGroups& g, ConvertOptions& o) {
         ("full_error_weight", po::value<double>(),
          "trade-off knob of the search: weight of the full weight error against the subspace error (default 2; "
          "larger keeps the full error nearer round-to-nearest, smaller buys more subspace reduction)")
-        ("max_full_ratio", po::value(&l.max_full_ratio)->default_value(1.005),
+        ("max_full_ratio", po::value(&l.max_full_ratio)->default_value(1.005, "1.005"),
          "hard cap: a learned result whose full weight error exceeds this multiple of round-to-nearest's is not kept")
         ("num_iter", po::value(&l.num_iter)->default_value(4000), "maximum iterations per layer")
         ("lr", po::value(&l.lr)->default_value(1.0), "initial learning rate (optimizers)")
         ("lr_schedule", po::value(&l.lr_schedule)->default_value("plateau"), "adaptive, exponential or plateau")
-        ("top_p", po::value(&l.top_p)->default_value(0.2), "fraction of min(M,N) used as SVD rank")
+        ("top_p", po::value(&l.top_p)->default_value(0.2, "0.2"), "fraction of min(M,N) used as SVD rank")
         ("min_k", po::value(&l.min_k)->default_value(256), "lower bound on the rank")
         ("max_k", po::value(&l.max_k)->default_value(1280), "upper bound on the rank")
         ("full_matrix", po::bool_switch(&l.full_matrix), "exact SVD instead of the randomized one")
@@ -77,17 +77,17 @@ void add_learned(OptionGroups& g, ConvertOptions& o) {
 void add_advanced(OptionGroups& g, ConvertOptions& o) {
     auto& l = o.learned;
     g.advanced.add_options()
-        ("lr_gamma", po::value(&l.lr_gamma)->default_value(0.99), "exponential schedule factor")
+        ("lr_gamma", po::value(&l.lr_gamma)->default_value(0.99, "0.99"), "exponential schedule factor")
         ("lr_patience", po::value(&l.lr_patience)->default_value(1), "plateau: non-improving steps before decay")
-        ("lr_factor", po::value(&l.lr_factor)->default_value(0.95), "plateau decay factor")
-        ("lr_min", po::value(&l.lr_min)->default_value(1e-8), "learning-rate floor")
+        ("lr_factor", po::value(&l.lr_factor)->default_value(0.95, "0.95"), "plateau decay factor")
+        ("lr_min", po::value(&l.lr_min)->default_value(1e-8, "1e-8"), "learning-rate floor")
         ("lr_cooldown", po::value(&l.lr_cooldown)->default_value(0), "plateau cooldown steps")
         ("lr_threshold", po::value(&l.lr_threshold)->default_value(0.0), "minimum improvement")
         ("lr_threshold_mode", po::value(&l.lr_threshold_mode)->default_value("rel"), "rel or abs")
         ("lr_adaptive_mode", po::value(&l.lr_adaptive_mode)->default_value("simple-reset"), "simple-reset or no-reset")
         ("lr_shape_influence", po::value(&l.lr_shape_influence)->default_value(1.0), "plateau factor blending by aspect ratio")
-        ("early_stop_loss", po::value(&l.early_stop_loss)->default_value(5e-9), "stop when the loss is at most this")
-        ("early_stop_lr", po::value(&l.early_stop_lr)->default_value(1.01e-8), "stop when the learning rate is at most this")
+        ("early_stop_loss", po::value(&l.early_stop_loss)->default_value(5e-9, "5e-9"), "stop when the loss is at most this")
+        ("early_stop_lr", po::value(&l.early_stop_lr)->default_value(1.01e-8, "1.01e-8"), "stop when the learning rate is at most this")
         ("early_stop_stall", po::value(&l.early_stop_stall)->default_value(2000), "stop after this many non-improving steps")
         ("use_speed", po::bool_switch(&l.use_speed), "Prodigy use_speed");
 }
