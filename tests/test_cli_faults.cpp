@@ -260,6 +260,19 @@ TEST_CASE("an unknown format or option is refused before anything is written") {
     check_only(dir, {"model.safetensors"});
 }
 
+TEST_CASE("a report that cannot be written fails the run, naming it, and leaves no temporary") {
+    TempDir dir;
+    const std::string model = small_model(dir);
+    const std::string report = dir / "report.json";
+    fs::create_directory(report);  // a folder where the report file should go
+    const RunResult r = run_ctq("-i " + model + " -o " + (dir / "out.safetensors") + " --simple --no_progress --report " + report);
+    INFO(r.output);
+    CHECK(r.status == 1);
+    CHECK(error_line(r.output).find(report + ": cannot write: Is a directory") != std::string::npos);
+    CHECK(temporaries_in(dir.path).empty());
+    CHECK(fs::is_empty(report));
+}
+
 TEST_CASE("an output that is the input itself (same path, hard link, symlink) is refused, input untouched") {
     TempDir dir;
     const std::string model = small_model(dir);

@@ -42,7 +42,13 @@ void write_text_atomically(const fs::path& path, const std::string& text) {
             throw CtqError(path.string() + ": cannot write");
         }
     }
-    fs::rename(tmp, path);
+    std::error_code ec;
+    fs::rename(tmp, path, ec);
+    if (ec) {  // e.g. the path is a folder: the temporary must not stay behind
+        std::error_code ignored;
+        fs::remove(tmp, ignored);
+        throw CtqError(path.string() + ": cannot write: " + ec.message());
+    }
 }
 
 int dry_run(const ConvertOptions& o, const SafetensorsReader& reader, const std::vector<LayerPlan>& plans) {

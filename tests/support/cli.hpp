@@ -134,12 +134,13 @@ bool wait_until(Pred found, double seconds) {
     return found();
 }
 
-// Names in `dir` that look like the writer's temporaries (.<name>.ctq-tmp-<pid>-<rand>).
+// Names in `dir` that look like temporaries: the writer's (.<name>.ctq-tmp-<pid>-<rand>) and
+// the reports' and templates' (<name>.ctq-tmp).
 inline std::vector<std::string> temporaries_in(const std::filesystem::path& dir) {
     std::vector<std::string> v;
     for (const auto& e : std::filesystem::directory_iterator(dir)) {
         const std::string name = e.path().filename().string();
-        if (name.find(".ctq-tmp-") != std::string::npos) v.push_back(name);
+        if (name.find(".ctq-tmp") != std::string::npos) v.push_back(name);
     }
     return v;
 }
