@@ -7,6 +7,7 @@
 #include <doctest/doctest.h>
 
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include <algorithm>
 #include <cstring>
@@ -271,6 +272,27 @@ TEST_CASE("a report that cannot be written fails the run, naming it, and leaves 
     CHECK(error_line(r.output).find(report + ": cannot write: Is a directory") != std::string::npos);
     CHECK(temporaries_in(dir.path).empty());
     CHECK(fs::is_empty(report));
+}
+
+TEST_CASE("an output path that is a device, FIFO or folder is refused up front and left as it was") {
+    TempDir dir;
+    const std::string model = small_model(dir);
+    const std::string device = dir / "null", fifo = dir / "fifo", folder = dir / "folder";
+    REQUIRE(::mknod(device.c_str(), S_IFCHR | 0644, ::makedev(1, 3)) == 0);  // a private /dev/null
+    REQUIRE(::mkfifo(fifo.c_str(), 0644) == 0);
+    fs::create_directory(folder);
+    for (const std::string& out : {device, fifo, folder}) {
+        CAPTURE(out);
+        const RunResult r = run_shell("timeout 20 " + ctq_exe() + " -i " + model + " -o " + out + " --simple --no_progress");
+        INFO(r.output);
+        CHECK(r.status == 1);
+        CHECK(error_line(r.output).find(out + ": exists and is not a regular file") != std::string::npos);
+        CHECK(r.output.find("Processing:") == std::string::npos);  // refused before any work
+        check_only(dir, {"model.safetensors", "null", "fifo", "folder"});
+    }
+    CHECK(fs::is_character_file(device));
+    CHECK(fs::is_fifo(fifo));
+    CHECK(fs::is_empty(folder));
 }
 
 TEST_CASE("an output that is the input itself (same path, hard link, symlink) is refused, input untouched") {

@@ -93,6 +93,9 @@ SafetensorsWriter::SafetensorsWriter(const fs::path& output, std::vector<OutputT
     const std::string file = output_.string();
     if (output_.filename().empty()) fail(file, "", "output path names no file");
     refuse_same_file(output_, inputs);
+    // rename(2) would replace a device node (-o /dev/null as root) or fail only at the end.
+    if (const auto st = fs::symlink_status(output_); fs::exists(st) && !fs::is_regular_file(st) && !fs::is_symlink(st))
+        fail(file, "", "exists and is not a regular file (a folder, device or FIFO); refusing to replace it");
     std::set<std::string> names;
     for (const OutputTensor& t : tensors_) {
         if (!names.insert(t.name).second) fail(file, printable_name(t.name), "tensor planned twice");
