@@ -89,6 +89,7 @@ TEST_CASE("a signal during learned rounding removes the temporary output and kil
         REQUIRE_MESSAGE(!temporaries_in(out_dir.path).empty(), "ctq ended before the signal: " << file_bytes(log_dir / "log"));
         // Let it get into the learned rounding of the first layers before interrupting.
         std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        REQUIRE(child.pid > 0);  // never kill(-1, ...)
         REQUIRE(::kill(child.pid, sig) == 0);
         const RunResult r = child.wait();
         INFO(r.output);
@@ -248,6 +249,7 @@ TEST_CASE("a NaN or Inf in a weight is refused naming file, tensor and [row, col
 TEST_CASE("an unknown format or option is refused before anything is written") {
     TempDir dir;
     const std::string model = small_model(dir);
+    const std::string before = file_bytes(model);
     const std::string out = dir / "out.safetensors";
     const RunResult format = run_ctq("-i " + model + " -o " + out + " --simple --format nope");
     INFO(format.output);
@@ -259,6 +261,7 @@ TEST_CASE("an unknown format or option is refused before anything is written") {
     CHECK(flag.status != 0);
     CHECK(error_line(flag.output).find("unrecognised option '--no_such_preset'") != std::string::npos);
     check_only(dir, {"model.safetensors"});
+    CHECK(file_bytes(model) == before);
 }
 
 TEST_CASE("a report that cannot be written fails the run, naming it, and leaves no temporary") {

@@ -106,20 +106,28 @@ struct ChildCtq {
     ChildCtq(const ChildCtq&) = delete;
     ChildCtq& operator=(const ChildCtq&) = delete;
 
-    bool running() const { return pid > 0 && ::waitpid(pid, nullptr, WNOHANG) == 0; }
+    // False once it has ended (then reaped here: wait() reports what this saw).
+    bool running() { return pid > 0 && reap(WNOHANG) == 0; }
 
     // Waits for the exit; `status` as RunResult counts it, the log as its output.
     RunResult wait(long* peak_rss_kib = nullptr) {
-        RunResult r;
+        if (pid > 0) reap(0);
+        if (peak_rss_kib) *peak_rss_kib = usage_.ru_maxrss;
+        return {status_, file_bytes(log_path)};
+    }
+
+private:
+    int status_ = -1;
+    rusage usage_{};
+
+    pid_t reap(int flags) {
         int st = 0;
-        rusage ru{};
-        if (::wait4(pid, &st, 0, &ru) == pid) {
-            r.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-            if (peak_rss_kib) *peak_rss_kib = ru.ru_maxrss;
+        const pid_t got = ::wait4(pid, &st, flags, &usage_);
+        if (got == pid) {
+            status_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+            pid = -1;
         }
-        pid = -1;
-        r.output = file_bytes(log_path);
-        return r;
+        return got;
     }
 };
 
