@@ -29,7 +29,7 @@ double seconds_since(Clock::time_point t) { return std::chrono::duration<double>
 
 // Output bytes computed but not yet written: enough to keep the writer busy while the next
 // layer is quantized, small beside any model.
-constexpr uint64_t kMaxBytesInFlight = 256ull << 20;
+constexpr uint64_t kMaxBytesInFlight = 128ull << 20;
 
 void write_text_atomically(const fs::path& path, const std::string& text) {
     const fs::path tmp = path.string() + ".ctq-tmp";
