@@ -12,6 +12,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 OUT=${OUT:-/tmp/ctq-out}
 mkdir -p "$OUT"
+# Everything printed also lands in $OUT/bench.log, which comes back even if the call times out.
+exec > >(tee "$OUT/bench.log") 2>&1
 sections=${*:-build tests rtn gemm comfy learned}
 has() { [[ " $sections " == *" $1 "* ]]; }
 CTQ=$root/build-gpu/bin/ctq
