@@ -1,6 +1,7 @@
 #include "cli/argv_normalize.hpp"
 #include "cli/commands.hpp"
 #include "core/error.hpp"
+#include "core/human_bytes.hpp"
 #include "report/progress.hpp"
 #include "tools/demo_model.hpp"
 

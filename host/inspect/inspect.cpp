@@ -1,5 +1,7 @@
 #include "inspect/inspect.hpp"
 
+#include "core/human_bytes.hpp"
+
 #include "inspect/preset_fit.hpp"
 #include "io/safetensors_reader.hpp"
 #include "plan/planner.hpp"
@@ -99,19 +101,6 @@ void print_presets(std::ostream& out, const std::vector<PresetFit>& fits) {
 }
 
 }  // namespace
-
-std::string human_bytes(uint64_t bytes) {
-    const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-    double v = static_cast<double>(bytes);
-    int u = 0;
-    while (v >= 1024.0 && u < 4) {
-        v /= 1024.0;
-        ++u;
-    }
-    char buf[32];
-    std::snprintf(buf, sizeof(buf), u ? "%.1f %s" : "%.0f %s", v, units[u]);
-    return buf;
-}
 
 std::string suggest_exclude_regex(const std::vector<TensorGroup>& groups,
                                   const std::vector<std::string>& handled) {

@@ -25,7 +25,5 @@ std::string inspect_tensors(const std::vector<TensorInfo>& tensors, const Regist
 std::string suggest_exclude_regex(const std::vector<TensorGroup>& groups,
                                   const std::vector<std::string>& handled = {});
 
-// "1.5 MiB"
-std::string human_bytes(uint64_t bytes);
 
 }  // namespace ctq

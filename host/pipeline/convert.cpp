@@ -11,6 +11,7 @@
 #include "plan/plan_table.hpp"
 #include "plan/planner.hpp"
 #include "plugins/registry.hpp"
+#include "core/human_bytes.hpp"
 #include "report/progress.hpp"
 
 #include <chrono>

@@ -1,21 +1,11 @@
 #include "report/progress.hpp"
 
+#include "core/human_bytes.hpp"
+
 #include <cstdio>
 #include <unistd.h>
 
 namespace ctq {
-
-std::string human_bytes(double b) {
-    const char* units[] = {"B", "KB", "MB", "GB", "TB"};
-    int u = 0;
-    while (b >= 1000.0 && u < 4) {
-        b /= 1000.0;
-        ++u;
-    }
-    char buf[32];
-    std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.2f %s", b, units[u]);
-    return buf;
-}
 
 Progress::Progress(size_t total_items, uint64_t total_bytes, bool enabled, bool verbose)
     : total_items_(total_items), total_bytes_(total_bytes), tty_(isatty(STDERR_FILENO) == 1),

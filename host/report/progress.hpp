@@ -27,6 +27,5 @@ private:
     void clear_bar();
 };
 
-std::string human_bytes(double bytes);
 
 }  // namespace ctq
