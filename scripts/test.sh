@@ -8,11 +8,19 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-$(nproc)}
 jobs=$(nproc)
+logs=$(mktemp -d)
+trap 'rm -rf "$logs"' EXIT
+# ctest's own count of one stage ("... out of N"); the stages' sum is printed at the end.
+count() { grep -oE "tests failed out of [0-9]+" "$1" | grep -oE "[0-9]+$" | tail -1; }
 
 echo "== 1/3 release build and tests"
 bash scripts/build.sh
-ctest --test-dir "${BUILD_DIR:-build}" --output-on-failure -j"$jobs"
-[ "${CTQ_QUICK:-0}" = 1 ] && exit 0
+ctest --test-dir "${BUILD_DIR:-build}" --output-on-failure -j"$jobs" | tee "$logs/release.log"
+release=$(count "$logs/release.log")
+if [ "${CTQ_QUICK:-0}" = 1 ]; then
+    echo "tests: $release passed, 0 failed"
+    exit 0
+fi
 
 echo "== 2/3 ASan + UBSan build and tests"
 bash scripts/deps.sh clang libclang-rt-14-dev
@@ -22,7 +30,11 @@ export LSAN_OPTIONS="suppressions=$PWD/scripts/lsan.supp:print_suppressions=0"
 export ASAN_OPTIONS="abort_on_error=0:detect_odr_violation=0"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 BUILD_DIR=build-asan BUILD_TYPE=RelWithDebInfo CTQ_CMAKE_ARGS="-DCTQ_SANITIZE=ON -DCTQ_CUDA=OFF" bash scripts/build.sh
-ctest --test-dir build-asan --output-on-failure -j"$jobs"
+ctest --test-dir build-asan --output-on-failure -j"$jobs" | tee "$logs/asan.log"
+asan=$(count "$logs/asan.log")
 
 echo "== 3/3 fuzzing, ${CTQ_FUZZ_SECONDS:-60} s per target"
 bash scripts/fuzz.sh "${CTQ_FUZZ_SECONDS:-60}"
+# Every stage above stops the script on a failure, so reaching here means all passed.
+echo "release build $release, sanitizer build $asan, fuzz targets 2"
+echo "tests: $((release + asan + 2)) passed, 0 failed"
