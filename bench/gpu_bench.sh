@@ -5,6 +5,7 @@
 #   .shared  a copy of ../shared/golden       (cp -r ../shared/golden .shared/)
 #   .comfy   ComfyUI + comfy-kitchen sources and the checker (../shared/comfy_check/assemble_comfyui_src.sh)
 #   .ref     the reference tool convert_to_quant at ee83a4d + prodigyplus, and a scipy stand-in
+#            (.ref, .comfy and .shared: scripts/gpu/prepare_reference.sh)
 # e.g. run(command="bash bench/gpu_bench.sh", carry=[".vendor", ".shared", ".comfy", ".ref"])
 #   bench/gpu_bench.sh [sections...]   sections: build tests rtn gemm comfy learned (default: all)
 set -uo pipefail
