@@ -6,21 +6,31 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <mutex>
 #include <vector>
 
 namespace ctq::kern {
 namespace {
 
-// Max |w| of rows [r0, r1) into per-tile-column slots of one tile row.
+uint32_t abs_bits(float f) {
+    uint32_t u;
+    std::memcpy(&u, &f, 4);
+    return u & 0x7fffffffu;
+}
+
+// Max |w| of rows [r0, r1) into per-tile-column slots of one tile row. The maximum is taken over
+// the bits of |w| as integers: the same order as the floats for finite values, and NaN or Inf
+// sort above every finite value, so a tile holding one gets a non-finite amax (the quantizer
+// needs no separate scan for them) and the loop vectorises.
 void rows_amax(const float* w, const Int8Tiling& t, int64_t r0, int64_t r1, float* tile_row) {
     for (int64_t r = r0; r < r1; ++r) {
         const float* src = w + r * t.cols;
         for (int64_t c0 = 0, tc = 0; c0 < t.cols; c0 += t.tile_cols, ++tc) {
             const int64_t c1 = std::min(t.cols, c0 + t.tile_cols);
-            float m = tile_row[tc];
-            for (int64_t c = c0; c < c1; ++c) m = std::max(m, std::fabs(src[c]));
-            tile_row[tc] = m;
+            uint32_t m = abs_bits(tile_row[tc]);
+            for (int64_t c = c0; c < c1; ++c) m = std::max(m, abs_bits(src[c]));
+            std::memcpy(&tile_row[tc], &m, 4);
         }
     }
 }
@@ -59,7 +69,8 @@ void int8_tile_amax_cpu(const float* w, const Int8Tiling& t, float* amax) {
         std::vector<float> part(static_cast<size_t>(gc), 0.f);
         rows_amax(w, t, b, e, part.data());
         std::lock_guard<std::mutex> lock(mu);
-        for (int64_t i = 0; i < gc; ++i) amax[i] = std::max(amax[i], part[i]);
+        for (int64_t i = 0; i < gc; ++i)
+            if (abs_bits(part[i]) > abs_bits(amax[i])) amax[i] = part[i];  // NaN-propagating merge
     });
 }
 
@@ -73,13 +84,33 @@ void int8_tile_scales_cpu(Int8Mode mode, const float* amax, int64_t count, float
     }
 }
 
+namespace {
+
+// One tile's span of a row with its scale and mode fixed, so the loop vectorises: the same
+// int8_encode as everywhere, with the per-element mode test and tile division hoisted out.
+template <Int8Mode kMode>
+void encode_span(const float* w, int64_t n, float apply, int8_t* q) {
+    for (int64_t c = 0; c < n; ++c) q[c] = int8_encode(kMode, w[c], apply);
+}
+
+template <Int8Mode kMode>
+void encode_rows(const float* w, const Int8Tiling& t, const float* apply, int8_t* q, int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+        const float* tile_row = apply + (r / t.tile_rows) * t.grid_cols();
+        for (int64_t c0 = 0, tc = 0; c0 < t.cols; c0 += t.tile_cols, ++tc)
+            encode_span<kMode>(w + r * t.cols + c0, std::min(t.tile_cols, t.cols - c0), tile_row[tc], q + r * t.cols + c0);
+    }
+}
+
+}  // namespace
+
 void int8_encode_cpu(Int8Mode mode, const float* w, const Int8Tiling& t, const float* apply,
                      int8_t* q) {
     parallel_for(t.rows, t.cols, [&](int64_t b, int64_t e) {
-        for (int64_t r = b; r < e; ++r) {
-            const float* tile_row = apply + (r / t.tile_rows) * t.grid_cols();
-            for (int64_t c = 0; c < t.cols; ++c)
-                q[r * t.cols + c] = int8_encode(mode, w[r * t.cols + c], tile_row[c / t.tile_cols]);
+        switch (mode) {
+            case Int8Mode::Tensor: return encode_rows<Int8Mode::Tensor>(w, t, apply, q, b, e);
+            case Int8Mode::Row: return encode_rows<Int8Mode::Row>(w, t, apply, q, b, e);
+            case Int8Mode::Block: return encode_rows<Int8Mode::Block>(w, t, apply, q, b, e);
         }
     });
 }
@@ -96,10 +127,13 @@ void int8_decode_cpu(const int8_t* q, const Int8Tiling& t, const float* stored, 
 
 Int8NonFinite int8_quantize_cpu(Int8Mode mode, const float* w, const Int8Tiling& t, int8_t* q,
                                 float* stored) {
-    const Int8NonFinite bad = int8_scan_non_finite_cpu(w, t.rows * t.cols);
-    if (bad.count != 0) return bad;
     std::vector<float> amax(static_cast<size_t>(t.count())), apply(amax.size());
     int8_tile_amax_cpu(w, t, amax.data());
+    // A non-finite amax is the only sign of NaN/Inf; only then is the weight scanned for the
+    // count and position the error message gives.
+    if (!std::all_of(amax.begin(), amax.end(), [](float a) { return std::isfinite(a); }))
+        return int8_scan_non_finite_cpu(w, t.rows * t.cols);
+    const Int8NonFinite bad;
     int8_tile_scales_cpu(mode, amax.data(), t.count(), apply.data(), stored);
     int8_encode_cpu(mode, w, t, apply.data(), q);
     return bad;
