@@ -104,7 +104,7 @@ TEST_CASE("learned rounding peaks at LibTorch plus copies of the largest layer, 
     CHECK(peak_three < bound);
     // Two more blocks must not cost memory: holding them, as mapped BF16 or as F32, would add at
     // least twice block_bytes. The peak itself moves by up to ~24 MiB between runs (allocator and
-    // thread timing; one block is ~19 MB), so the margin is 1.5 blocks, still below the 2 a
-    // model-holding bug would add at the least.
-    CHECK(peak_three < peak_one + 3 * block_bytes / 2);
+    // thread timing; one block is ~19 MB), so the margin is 1.75 blocks (~33 MB), still below
+    // the 2 a model-holding bug would add at the least.
+    CHECK(peak_three < peak_one + 7 * block_bytes / 4);
 }
