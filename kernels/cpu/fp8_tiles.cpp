@@ -110,22 +110,6 @@ void fp8_decode_cpu(const uint8_t* codes, const Fp8Tiling& t, const float* scale
     });
 }
 
-Fp8NonFinite fp8_find_nonfinite_cpu(const float* w, int64_t n) {
-    Fp8NonFinite total;
-    std::mutex merge;
-    parallel_for(n, 1, [&](int64_t i0, int64_t i1) {
-        Fp8NonFinite part;
-        for (int64_t i = i0; i < i1; ++i) {
-            if (std::isfinite(w[i])) continue;
-            if (part.count++ == 0) part.first = i;
-        }
-        std::lock_guard<std::mutex> lock(merge);
-        total.count += part.count;
-        if (part.first >= 0 && (total.first < 0 || part.first < total.first)) total.first = part.first;
-    });
-    return total;
-}
-
 namespace {
 
 // Row and block scaling: each tile row (a band of tile_rows rows) gets its amax, scales and

@@ -10,18 +10,6 @@
 namespace ctq::kern {
 namespace {
 
-void check_shape(const Int8LinearShape& s) {
-    if (s.tokens < 0 || s.in_features < 1 || s.out_features < 1 || s.block < 1)
-        throw std::invalid_argument("int8 block linear: tokens >= 0, in/out features >= 1 and "
-                                    "block >= 1 are required");
-    if (s.block * 127 * 127 > INT32_MAX)
-        throw std::invalid_argument("int8 block linear: block too large for int32 sums");
-}
-
-}  // namespace
-
-namespace {
-
 void quantize_token(const float* x, const Int8LinearShape& s, int8_t* xq, float* xs) {
     for (int64_t kb = 0; kb < s.k_blocks(); ++kb) {
         const int64_t k0 = kb * s.block, k1 = std::min(s.in_features, k0 + s.block);
@@ -58,7 +46,7 @@ void int8_quantize_activations_cpu(const float* x, const Int8LinearShape& s, int
 
 void int8_block_linear_cpu(const float* x, const int8_t* w, const float* w_scale,
                            const float* bias, const Int8LinearShape& s, float* y) {
-    check_shape(s);
+    int8_linear_check_shape(s);
     const int64_t K = s.in_features, N = s.out_features, nkb = s.k_blocks();
     std::vector<int8_t> xq(static_cast<size_t>(s.tokens * K));
     std::vector<float> xs(static_cast<size_t>(s.tokens * nkb));

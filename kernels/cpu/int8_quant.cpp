@@ -37,23 +37,6 @@ void rows_amax(const float* w, const Int8Tiling& t, int64_t r0, int64_t r1, floa
 
 }  // namespace
 
-Int8NonFinite int8_scan_non_finite_cpu(const float* w, int64_t n) {
-    Int8NonFinite total;
-    std::mutex mu;
-    parallel_for(n, 1, [&](int64_t b, int64_t e) {
-        Int8NonFinite part;
-        for (int64_t i = b; i < e; ++i) {
-            if (std::isfinite(w[i])) continue;
-            if (part.count++ == 0) part.first = i;
-        }
-        if (part.count == 0) return;
-        std::lock_guard<std::mutex> lock(mu);
-        total.first = total.count == 0 ? part.first : std::min(total.first, part.first);
-        total.count += part.count;
-    });
-    return total;
-}
-
 void int8_tile_amax_cpu(const float* w, const Int8Tiling& t, float* amax) {
     std::fill(amax, amax + t.count(), 0.f);
     const int64_t gc = t.grid_cols();

@@ -208,11 +208,7 @@ block_gemm_kernel(const int8_t* xq, const float* xs, const int8_t* wq, const flo
 }
 
 void check_shape(const Int8LinearShape& s) {
-    if (s.tokens < 0 || s.in_features < 1 || s.out_features < 1 || s.block < 1)
-        throw std::invalid_argument("int8 block linear: tokens >= 0, in/out features >= 1 and "
-                                    "block >= 1 are required");
-    if (s.block * 127 * 127 > INT32_MAX)
-        throw std::invalid_argument("int8 block linear: block too large for int32 sums");
+    int8_linear_check_shape(s);
     if (s.tokens > int64_t(65535) * kTile)
         throw std::invalid_argument("int8 block linear: too many tokens for one launch");
     if (s.k_blocks() * padded_block(s.block) > INT32_MAX / 2)

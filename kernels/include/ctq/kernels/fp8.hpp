@@ -13,6 +13,7 @@
 
 #include <ctq/kernels/fp8_codec.hpp>
 #include <ctq/kernels/hd.hpp>
+#include <ctq/kernels/non_finite.hpp>
 
 #include <cstdint>
 
@@ -69,11 +70,7 @@ inline bool fp8_scales_from_amax(const float* amax, int64_t n, Fp8Format f, Fp8S
     return any_nonzero;
 }
 
-// Non-finite elements of a weight: how many, and the row-major index of the first (-1: none).
-struct Fp8NonFinite {
-    int64_t count = 0;
-    int64_t first = -1;
-};
+using Fp8NonFinite = NonFiniteCount;
 
 // ---- CPU twins (host pointers; parallel over rows) ------------------------------------------
 
@@ -85,7 +82,7 @@ void fp8_encode_cpu(const float* w, const Fp8Tiling& t, const float* qscale, Fp8
 // out[i] = decode(codes[i]) * scale[tile(i)]
 void fp8_decode_cpu(const uint8_t* codes, const Fp8Tiling& t, const float* scale, Fp8Format f,
                     float* out);
-Fp8NonFinite fp8_find_nonfinite_cpu(const float* w, int64_t n);
+inline Fp8NonFinite fp8_find_nonfinite_cpu(const float* w, int64_t n) { return scan_non_finite_cpu(w, n); }
 // The whole round-to-nearest quantization: amax, scales (stored: t.tile_count() floats), codes.
 // When the weight holds NaN/Inf the returned count is non-zero and codes and scales are
 // unspecified.

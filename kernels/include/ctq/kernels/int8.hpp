@@ -11,6 +11,7 @@
 #pragma once
 
 #include <ctq/kernels/hd.hpp>
+#include <ctq/kernels/non_finite.hpp>
 
 #include <cmath>
 #include <cstdint>
@@ -114,12 +115,9 @@ CTQ_HD float int8_decode(int8_t q, float stored) { return int8_mul_rn(static_cas
 
 // ---- CPU twins (kernels/cpu/int8_quant.cpp). Pointers are contiguous row-major host memory. ----
 
-struct Int8NonFinite {
-    int64_t count = 0;
-    int64_t first = -1;  // linear index of the first NaN/Inf, -1 if none
-};
+using Int8NonFinite = NonFiniteCount;
 
-Int8NonFinite int8_scan_non_finite_cpu(const float* w, int64_t n);
+inline Int8NonFinite int8_scan_non_finite_cpu(const float* w, int64_t n) { return scan_non_finite_cpu(w, n); }
 // amax[t] = max |w| over tile t (tiling.count() entries).
 void int8_tile_amax_cpu(const float* w, const Int8Tiling& tiling, float* amax);
 // apply/stored for each tile; all tiles get int8_zero_weight_scale() when every amax is 0.

@@ -16,7 +16,9 @@
 
 #include <ctq/kernels/int8.hpp>
 
+#include <climits>
 #include <cstdint>
+#include <stdexcept>
 
 namespace ctq::kern {
 
@@ -27,6 +29,15 @@ struct Int8LinearShape {
     int64_t block = 128;       // bs of the weight tiles and of the activation blocks
     CTQ_HD int64_t k_blocks() const { return (in_features + block - 1) / block; }
 };
+
+// The shape rules both twins enforce (the CUDA kernel adds its launch limits).
+inline void int8_linear_check_shape(const Int8LinearShape& s) {
+    if (s.tokens < 0 || s.in_features < 1 || s.out_features < 1 || s.block < 1)
+        throw std::invalid_argument("int8 block linear: tokens >= 0, in/out features >= 1 and "
+                                    "block >= 1 are required");
+    if (s.block * 127 * 127 > INT32_MAX)
+        throw std::invalid_argument("int8 block linear: block too large for int32 sums");
+}
 
 CTQ_HD float int8_act_block_scale(float amax) { return int8_div_rn(amax, 127.f); }
 
