@@ -31,6 +31,8 @@ timed() {
     s=$(now); "$@" > "$OUT/run.log" 2>&1; rc=$?; e=$(now)
     printf '%-58s %8.3f s  rc=%d\n' "$label" "$(awk "BEGIN{print $e - $s}")" "$rc"
     [ $rc -eq 0 ] || tail -5 "$OUT/run.log"
+    grep -E "^Time:" "$OUT/run.log" | sed 's/^/    /'
+    return 0
 }
 reference() { PYTHONPATH="$root/.ref:$root/.ref/shims" python3 -m convert_to_quant.convert_to_quant "$@"; }
 
@@ -109,7 +111,8 @@ if has learned; then
     M=$W/flux_bench.safetensors
     [ -f "$M" ] || "$CTQ" demo-model "$M" --hidden 3072 --double_blocks 2 --single_blocks 0
     for mode in "" "--int8 --scaling_mode row"; do
-        timed "ctq learned $mode --device cuda" "$CTQ" -i "$M" -o "$W/l.safetensors" $mode --device cuda --manual_seed 1 --report "$OUT/learned${mode// /_}.json" --no_progress
+        CTQ_ENGINE_TRACE=1 timed "ctq learned $mode --device cuda" "$CTQ" -i "$M" -o "$W/l.safetensors" $mode --device cuda --manual_seed 1 --report "$OUT/learned${mode// /_}.json" --no_progress
+        cp "$OUT/run.log" "$OUT/ours_learned${mode// /_}.log"
         grep -E "subspace" "$OUT/run.log" | head -3
         timed "reference learned $mode (prodigy defaults)" reference -i "$M" -o "$W/r.safetensors" --comfy_quant $mode --manual_seed 1
         [ -f "$W/r.safetensors" ] && "$CTQ" verify --orig "$M" --quant "$W/r.safetensors" > "$OUT/verify_ref${mode// /_}.txt" 2>&1
