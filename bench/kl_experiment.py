@@ -286,10 +286,10 @@ def methods(args):
     rows = [("RTN (ctq --simple)", "ctq", ["--simple"]),
             ("reference RTN", "ref", ["--simple", "--optimizer", "original"]),
             ("reference learned (prodigy)", "ref", [])]
-    for few in args.full_error_weights:
-        rows.append(("ours, full_error_weight %g" % few, "ctq", ["--full_error_weight", str(few)]))
-    for ratio in args.max_full_ratios:
-        rows.append(("ours, max_full_ratio %g" % ratio, "ctq", ["--max_full_ratio", str(ratio)]))
+    for spec in args.ours:
+        few, ratio = spec.split(":")
+        label = "ours, full_error_weight %s, max_full_ratio %s%s" % (few, ratio, " (defaults)" if spec == "2:1.005" else "")
+        rows.append((label, "ctq", ["--full_error_weight", few, "--max_full_ratio", ratio]))
     return [r for r in rows if not (args.skip_reference and r[1] == "ref")]
 
 
@@ -304,54 +304,76 @@ def quantize(args, tool, extra, fmt, model_path, out_path, log_path):
     if os.path.exists(out_path):
         os.remove(out_path)
     t0 = time.time()
-    with open(log_path, "w") as log:
-        log.write(" ".join(cmd) + "\n")
-        log.flush()
-        rc = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, timeout=args.tool_timeout).returncode
+    try:
+        r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, timeout=args.tool_timeout)
+        rc, text = r.returncode, r.stdout.decode(errors="replace")
+    except subprocess.TimeoutExpired as e:
+        rc, text = "timeout", (e.stdout or b"").decode(errors="replace")
     seconds = time.time() - t0
+    with open(log_path, "a") as log:  # one file for every run: the device returns few files
+        log.write("==== %s (%.1f s, rc %s)\n%s\n%s\n" % (" ".join(cmd), seconds, rc, text.rstrip(), "=" * 40))
     if rc != 0 or not os.path.exists(out_path):
-        tail = [l for l in open(log_path, errors="replace").read().splitlines() if l.strip()][-1:]
-        raise RuntimeError("%s exited %d: %s (log: %s)" % (tool, rc, (tail or ["no output"])[0].strip(), log_path))
+        tail = [l for l in text.splitlines() if l.strip()][-1:]
+        raise RuntimeError("%s exited %s: %s (log: %s)" % (tool, rc, (tail or ["no output"])[0].strip(), log_path))
     return seconds
 
 
-def verify_line(args, model_path, out_path):
+def weight_errors(args, model_path, out_path):
+    """ctq verify's weight-space proxies, averaged over the layers: relative full error and
+    relative error in the principal subspace (the quantity learned rounding minimises)."""
+    report_path = out_path + ".verify.json"
     try:
-        r = subprocess.run([args.ctq, "verify", "--orig", model_path, "--quant", out_path],
-                           capture_output=True, text=True, timeout=args.tool_timeout)
-        lines = (r.stdout + r.stderr).strip().splitlines()
-        return lines[-1].strip() if lines else ""
-    except Exception as e:  # a missing verify line must not lose the KL numbers
-        return "verify failed: %s" % e
+        subprocess.run([args.ctq, "verify", "--orig", model_path, "--quant", out_path, "--report", report_path],
+                       capture_output=True, timeout=args.tool_timeout, check=True)
+        layers = json.load(open(report_path))["layers"]
+        mean = lambda key: sum(l[key] for l in layers) / len(layers)
+        return {"weight_rel_error": mean("rel_error"), "subspace_rel_error": mean("subspace_rel_error"),
+                "snr_db": mean("snr_db")}
+    except Exception as e:  # missing proxies must not lose the KL numbers
+        return {"verify_error": "%s: %s" % (type(e).__name__, e)}
 
 
 # ---------------------------------------------------------------- report
-def report(rows, orig_loss, args, meta):
-    by_rtn = {r["format"]: r for r in rows if r["method"].startswith("RTN") and "kl" in r}
+def compare_to_rtn(r, rtn):
+    """Ratios against round-to-nearest of the same format; the s.e. of the KL ratio comes from the
+    per-window paired difference (all methods see the same windows)."""
+    r["kl_ratio_vs_rtn"] = ratio = r["kl"] / rtn["kl"]
+    d = torch.tensor(r["kl_per_window"]) - ratio * torch.tensor(rtn["kl_per_window"])
+    r["kl_ratio_se"] = float(d.std() / math.sqrt(len(d)) / rtn["kl"]) if len(d) > 1 else 0.0
+    for key in ("weight_rel_error", "subspace_rel_error"):
+        r[key + "_vs_rtn"] = r.get(key, float("nan")) / rtn.get(key, float("nan"))
+
+
+def table_line(r):
+    if "kl" not in r:
+        return "| %s | %s | failed: %s |" % (r["format"], r["method"], r["error"].splitlines()[0])
+    nan = float("nan")
+    return "| %s | %s | %.5f | %+.5f ± %.5f | %.4e ± %.1e | %.4f ± %.4f | %.4f | %.4f | %.1f | %s |" % (
+        r["format"], r["method"], r["loss"], r["delta_loss"], r["delta_loss_se"], r["kl"], r["kl_se"],
+        r.get("kl_ratio_vs_rtn", nan), r.get("kl_ratio_se", nan), r.get("weight_rel_error_vs_rtn", nan),
+        r.get("subspace_rel_error_vs_rtn", nan), r["seconds"], r["layouts"])
+
+
+def report(rows, orig_loss, args, meta, final=True):
+    rtn = {r["format"]: r for r in rows if r["method"].startswith("RTN") and "kl" in r}
+    for r in rows:
+        if "kl" in r and r["format"] in rtn:
+            compare_to_rtn(r, rtn[r["format"]])
     lines = ["# KL experiment: quantized vs original (BF16) small GPT on held-out text", "",
              "model: %s" % meta["model"], "held-out: %s" % meta["heldout"],
              "original held-out loss: %.5f nats/byte" % orig_loss, "",
-             "| format | method | loss | Δloss ± s.e. | KL (nats/token) ± s.e. | KL / RTN ± s.e. | quantize s | layouts |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
-    for r in rows:
-        if "kl" not in r:
-            lines.append("| %s | %s | failed: %s |" % (r["format"], r["method"], r["error"].splitlines()[0]))
-            continue
-        rtn = by_rtn.get(r["format"])
-        ratio = r["kl"] / rtn["kl"] if rtn else float("nan")
-        r["kl_ratio_vs_rtn"] = ratio
-        if rtn:  # s.e. of the ratio from the per-window paired difference (windows are shared)
-            d = torch.tensor(r["kl_per_window"]) - ratio * torch.tensor(rtn["kl_per_window"])
-            r["kl_ratio_se"] = float(d.std() / math.sqrt(len(d)) / rtn["kl"])
-        lines.append("| %s | %s | %.5f | %+.5f ± %.5f | %.4e ± %.1e | %.4f ± %.4f | %.1f | %s |" % (
-            r["format"], r["method"], r["loss"], r["delta_loss"], r["delta_loss_se"], r["kl"], r["kl_se"], ratio,
-            r.get("kl_ratio_se", float("nan")), r["seconds"], r["layouts"]))
-    lines.append("")
-    for r in rows:
-        if r.get("verify"):
-            lines.append("- %s %s, ctq verify: %s" % (r["format"], r["method"], r["verify"]))
+             "| format | method | loss | Δloss ± s.e. | KL (nats/token) ± s.e. | KL / RTN ± s.e. "
+             "| weight err / RTN | subspace err / RTN | quantize s | layouts |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    lines += [table_line(r) for r in rows]
+    lines += ["", "Δloss, KL: means over the held-out windows; s.e. from the per-window spread (paired with the",
+              "original, resp. with RTN of the same format, for the ratio). weight err / subspace err: ctq verify's",
+              "mean relative weight error over the quantized layers, full and in the top-k principal subspace."]
+    lines += ["- %s %s: ctq verify failed: %s" % (r["format"], r["method"], r["verify_error"])
+              for r in rows if r.get("verify_error")]
     text = "\n".join(lines) + "\n"
-    print("\n" + text)
+    if final:
+        print("\n" + text)
     with open(os.path.join(args.out, "kl_results.md"), "w") as f:
         f.write(text)
     slim = [{k: v for k, v in r.items() if k != "kl_per_window"} for r in rows]
@@ -370,7 +392,7 @@ def parse_args():
     p.add_argument("--ctx", type=int, default=256)
     p.add_argument("--batch", type=int, default=128)
     p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--train_seconds", type=float, default=150)
+    p.add_argument("--train_seconds", type=float, default=120)
     p.add_argument("--train_steps", type=int, default=0, help="fixed step count instead of --train_seconds")
     p.add_argument("--text_mb", type=float, default=40)
     p.add_argument("--eval_windows", type=int, default=512, help="held-out windows of ctx bytes")
@@ -380,15 +402,57 @@ def parse_args():
     p.add_argument("--out", default=os.environ.get("OUT", "/tmp/kl-out"))
     p.add_argument("--work", default="/tmp/kl-work")
     p.add_argument("--formats", nargs="+", default=["fp8", "int8"], choices=sorted(FORMATS))
-    p.add_argument("--full_error_weights", type=float, nargs="*", default=[0.5, 2, 8])
-    p.add_argument("--max_full_ratios", type=float, nargs="*", default=[1.02])
+    p.add_argument("--ours", nargs="*", default=["2:1.005", "0.5:1.005", "8:1.005", "2:1.02", "0.5:1.05"],
+                   help="ctq learned runs as FULL_ERROR_WEIGHT:MAX_FULL_RATIO (ctq's defaults: 2:1.005)")
     p.add_argument("--skip_reference", action="store_true")
-    p.add_argument("--tool_timeout", type=float, default=600)
+    p.add_argument("--tool_timeout", type=float, default=300, help="seconds per quantizer run")
     args = p.parse_args()
     if args.tiny:
         args.layers, args.d_model, args.heads, args.ctx, args.batch = 2, 128, 4, 128, 16
         args.train_steps, args.text_mb, args.eval_windows = args.train_steps or 200, min(args.text_mb, 4), 64
     return args
+
+
+class Experiment:
+    """The trained model's file, the held-out windows and the original's log-probabilities on them."""
+
+    def __init__(self, args, device):
+        t0 = time.time()
+        train_data, held = gather_text(int(args.text_mb * (1 << 20)))
+        print("text: %.1f MB train, %.2f MB held-out (%.1f s)" % (len(train_data) / 1e6, len(held) / 1e6, time.time() - t0))
+        self.args, self.device = args, device
+        self.model = GPT(args.layers, args.d_model, args.heads, args.ctx).to(device)
+        steps, seconds = train(args, self.model, train_data, device)
+        self.model_path = os.path.join(args.work, "model.safetensors")
+        st_write(self.model_path, {n: t.to(torch.bfloat16) for n, t in self.model.state_dict().items()})
+        self.linears = len(quantized_names(self.model))
+        self.windows = eval_windows(held, args.ctx, args.eval_windows)
+        self.batch = 32 if device.type != "cpu" else 16
+        self.meta = {"model": "GPT %d layers, d %d, %d heads, ctx %d, byte vocab, %d steps x %d x %d bytes in %.0f s, %s" % (
+                         args.layers, args.d_model, args.heads, args.ctx, steps, args.batch, args.ctx, seconds, device),
+                     "heldout": "%d windows x %d bytes = %d tokens (fp32 eval, TF32 off)" % (
+                         len(self.windows), args.ctx, self.windows[:, 1:].numel()),
+                     "quantized_linears": self.linears, "torch": torch.__version__}
+        self.model.float()
+        load_state(self.model, st_read(self.model_path), device)  # the original = the BF16 file, read back
+        self.ref_logp = []
+        self.orig_window_loss, _ = evaluate(self.model, self.windows, self.batch, device, self.ref_logp)
+        self.orig_loss = float(self.orig_window_loss.mean())
+        print("original (BF16 file) held-out loss %.5f" % self.orig_loss)
+
+    def measure(self, row, out_path):
+        """Loads a quantized file into the model and fills `row` with its held-out numbers."""
+        layouts = load_state(self.model, st_read(out_path), self.device)
+        if sum(layouts.values()) != self.linears:
+            raise RuntimeError("%d of %d block linears quantized (%s)" % (sum(layouts.values()), self.linears, layouts))
+        row["layouts"] = " ".join("%s:%d" % kv for kv in sorted(layouts.items()))
+        loss, kl = evaluate(self.model, self.windows, self.batch, self.device, self.ref_logp)
+        n, delta = len(kl), loss - self.orig_window_loss  # paired: the same windows
+        row.update(loss=float(loss.mean()), delta_loss=float(delta.mean()),
+                   delta_loss_se=float(delta.std() / math.sqrt(n)) if n > 1 else 0.0,
+                   kl=float(kl.mean()), kl_se=float(kl.std() / math.sqrt(n)) if n > 1 else 0.0,
+                   kl_per_window=kl.tolist())
+        row.update(weight_errors(self.args, self.model_path, out_path))
 
 
 def main():
@@ -397,58 +461,27 @@ def main():
     torch.backends.cuda.matmul.allow_tf32 = False  # fp32 evaluation means fp32, not TF32
     torch.backends.cudnn.allow_tf32 = False
     check_fp8_table()
-    os.makedirs(args.out, exist_ok=True)
     os.makedirs(args.work, exist_ok=True)
-    device = torch.device(args.device)
-
+    os.makedirs(args.out, exist_ok=True)
+    log_path = os.path.join(args.out, "quantize_logs.txt")
+    open(log_path, "w").close()
     t0 = time.time()
-    train_data, held = gather_text(int(args.text_mb * (1 << 20)))
-    print("text: %.1f MB train, %.2f MB held-out (%.1f s)" % (len(train_data) / 1e6, len(held) / 1e6, time.time() - t0))
-    model = GPT(args.layers, args.d_model, args.heads, args.ctx).to(device)
-    steps, seconds = train(args, model, train_data, device)
-    model_path = os.path.join(args.work, "model.safetensors")
-    st_write(model_path, {n: t.to(torch.bfloat16) for n, t in model.state_dict().items()})
-    names = quantized_names(model)
-    meta = {"model": "GPT %d layers, d %d, %d heads, ctx %d, byte vocab, %d steps x %d x %d bytes in %.0f s, %s" % (
-                args.layers, args.d_model, args.heads, args.ctx, steps, args.batch, args.ctx, seconds, device),
-            "quantized_linears": len(names), "torch": torch.__version__}
-
-    windows = eval_windows(held, args.ctx, args.eval_windows)
-    meta["heldout"] = "%d windows x %d bytes = %d tokens (fp32 eval, TF32 off)" % (len(windows), args.ctx, windows[:, 1:].numel())
-    ebatch = 32 if args.device != "cpu" else 16
-    model.float()
-    load_state(model, st_read(model_path), device)  # the original = the BF16 file, read back
-    ref_logp = []
-    orig_window_loss, _ = evaluate(model, windows, ebatch, device, ref_logp)
-    orig_loss = float(orig_window_loss.mean())
-    print("original (BF16 file) held-out loss %.5f" % orig_loss)
-
+    exp = Experiment(args, torch.device(args.device))
+    out_path = os.path.join(args.work, "q.safetensors")
     rows = []
     for fmt in args.formats:
         for label, tool, extra in methods(args):
             row = {"format": fmt, "method": label, "tool": tool, "args": extra}
-            out_path = os.path.join(args.work, "q.safetensors")
-            log_path = os.path.join(args.out, "log_%s_%s.txt" % (fmt, "".join(c if c.isalnum() else "_" for c in label)))
             try:
-                row["seconds"] = quantize(args, tool, extra, fmt, model_path, out_path, log_path)
-                tensors = st_read(out_path)
-                layouts = load_state(model, tensors, device)
-                if sum(layouts.values()) != len(names):
-                    raise RuntimeError("%d of %d block linears quantized (%s)" % (sum(layouts.values()), len(names), layouts))
-                row["layouts"] = " ".join("%s:%d" % kv for kv in sorted(layouts.items()))
-                loss, kl = evaluate(model, windows, ebatch, device, ref_logp)
-                n, delta = len(kl), loss - orig_window_loss  # paired: the same windows
-                row.update(loss=float(loss.mean()), delta_loss=float(delta.mean()),
-                           delta_loss_se=float(delta.std() / math.sqrt(n)) if n > 1 else 0.0,
-                           kl=float(kl.mean()), kl_se=float(kl.std() / math.sqrt(n)) if n > 1 else 0.0,
-                           kl_per_window=kl.tolist())
-                row["verify"] = verify_line(args, model_path, out_path)
-                print("%-5s %-32s loss %.5f  KL %.4e  (%.1f s)" % (fmt, label, row["loss"], row["kl"], row["seconds"]), flush=True)
+                row["seconds"] = quantize(args, tool, extra, fmt, exp.model_path, out_path, log_path)
+                exp.measure(row, out_path)
+                print("%-5s %-52s loss %.5f  KL %.4e  (%.1f s)" % (fmt, label, row["loss"], row["kl"], row["seconds"]), flush=True)
             except Exception as e:  # one failed method must not lose the others
                 row["error"] = "%s: %s" % (type(e).__name__, e)
-                print("%-5s %-32s FAILED %s" % (fmt, label, row["error"]), flush=True)
+                print("%-5s %-52s FAILED %s" % (fmt, label, row["error"]), flush=True)
             rows.append(row)
-    report(rows, orig_loss, args, meta)
+            report(rows, exp.orig_loss, args, exp.meta, final=False)  # a run cut short still leaves its rows
+    report(rows, exp.orig_loss, args, exp.meta)
     print("total %.0f s" % (time.time() - t0))
 
 

@@ -20,5 +20,5 @@ device=cpu
 "$PY" -c "import sys, torch; sys.exit(0 if torch.cuda.is_available() else 1)" && device=cuda
 export PYTHONUNBUFFERED=1
 "$PY" bench/kl_experiment.py --device "$device" --ctq "$CTQ" --ref "$root/.ref" --out "$OUT" \
-    --tool_timeout 300 "$@" 2>&1 | tee "$OUT/kl.log"
+    "$@" 2>&1 | tee "$OUT/kl.log"
 exit "${PIPESTATUS[0]}"
