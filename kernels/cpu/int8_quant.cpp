@@ -1,6 +1,8 @@
 // CPU twins of the INT8 weight quantization kernels (see ctq/kernels/int8.hpp). Threads split
 // rows or tiles; every output element is computed by the same operations whatever the split,
 // and maxima are order-free, so results do not depend on the thread count.
+#include "weight_input.hpp"
+
 #include <ctq/kernels/int8.hpp>
 #include <ctq/kernels/parallel.hpp>
 
@@ -23,39 +25,42 @@ uint32_t abs_bits(float f) {
 // the bits of |w| as integers: the same order as the floats for finite values, and NaN or Inf
 // sort above every finite value, so a tile holding one gets a non-finite amax (the quantizer
 // needs no separate scan for them) and the loop vectorises.
-void rows_amax(const float* w, const Int8Tiling& t, int64_t r0, int64_t r1, float* tile_row) {
+template <class In>
+void rows_amax(const typename In::Stored* w, const Int8Tiling& t, int64_t r0, int64_t r1, float* tile_row) {
     for (int64_t r = r0; r < r1; ++r) {
-        const float* src = w + r * t.cols;
+        const typename In::Stored* src = w + r * t.cols;
         for (int64_t c0 = 0, tc = 0; c0 < t.cols; c0 += t.tile_cols, ++tc) {
             const int64_t c1 = std::min(t.cols, c0 + t.tile_cols);
-            uint32_t m = abs_bits(tile_row[tc]);
-            for (int64_t c = c0; c < c1; ++c) m = std::max(m, abs_bits(src[c]));
+            const uint32_t m = std::max(abs_bits(tile_row[tc]), In::abs_max_bits(src + c0, c1 - c0));
             std::memcpy(&tile_row[tc], &m, 4);
         }
     }
 }
 
-}  // namespace
-
-void int8_tile_amax_cpu(const float* w, const Int8Tiling& t, float* amax) {
+template <class In>
+void tile_amax(const typename In::Stored* w, const Int8Tiling& t, float* amax) {
     std::fill(amax, amax + t.count(), 0.f);
     const int64_t gc = t.grid_cols();
     if (t.grid_rows() > 1) {  // tile rows are disjoint: one band per index
         parallel_for(t.grid_rows(), t.tile_rows * t.cols, [&](int64_t b, int64_t e) {
             for (int64_t tr = b; tr < e; ++tr)
-                rows_amax(w, t, tr * t.tile_rows, std::min(t.rows, (tr + 1) * t.tile_rows), amax + tr * gc);
+                rows_amax<In>(w, t, tr * t.tile_rows, std::min(t.rows, (tr + 1) * t.tile_rows), amax + tr * gc);
         });
         return;
     }
     std::mutex mu;  // one tile row (tensor mode, or fewer rows than a tile): merge partial maxima
     parallel_for(t.rows, t.cols, [&](int64_t b, int64_t e) {
         std::vector<float> part(static_cast<size_t>(gc), 0.f);
-        rows_amax(w, t, b, e, part.data());
+        rows_amax<In>(w, t, b, e, part.data());
         std::lock_guard<std::mutex> lock(mu);
         for (int64_t i = 0; i < gc; ++i)
             if (abs_bits(part[i]) > abs_bits(amax[i])) amax[i] = part[i];  // NaN-propagating merge
     });
 }
+
+}  // namespace
+
+void int8_tile_amax_cpu(const float* w, const Int8Tiling& t, float* amax) { tile_amax<F32Input>(w, t, amax); }
 
 void int8_tile_scales_cpu(Int8Mode mode, const float* amax, int64_t count, float* apply,
                           float* stored) {
@@ -76,26 +81,51 @@ void encode_span(const float* w, int64_t n, float apply, int8_t* q) {
     for (int64_t c = 0; c < n; ++c) q[c] = int8_encode(kMode, w[c], apply);
 }
 
-template <Int8Mode kMode>
-void encode_rows(const float* w, const Int8Tiling& t, const float* apply, int8_t* q, int64_t r0, int64_t r1) {
+template <Int8Mode kMode, class In>
+void encode_rows(const typename In::Stored* w, const Int8Tiling& t, const float* apply, int8_t* q, int64_t r0,
+                 int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
         const float* tile_row = apply + (r / t.tile_rows) * t.grid_cols();
-        for (int64_t c0 = 0, tc = 0; c0 < t.cols; c0 += t.tile_cols, ++tc)
-            encode_span<kMode>(w + r * t.cols + c0, std::min(t.tile_cols, t.cols - c0), tile_row[tc], q + r * t.cols + c0);
+        for (int64_t c0 = 0, tc = 0; c0 < t.cols; c0 += t.tile_cols, ++tc) {
+            int8_t* out = q + r * t.cols + c0;
+            for_each_f32_piece<In>(w + r * t.cols + c0, std::min(t.tile_cols, t.cols - c0),
+                                   [&](const float* x, int64_t at, int64_t n) {
+                                       encode_span<kMode>(x, n, tile_row[tc], out + at);
+                                   });
+        }
     }
+}
+
+template <class In>
+void encode(Int8Mode mode, const typename In::Stored* w, const Int8Tiling& t, const float* apply, int8_t* q) {
+    parallel_for(t.rows, t.cols, [&](int64_t b, int64_t e) {
+        switch (mode) {
+            case Int8Mode::Tensor: return encode_rows<Int8Mode::Tensor, In>(w, t, apply, q, b, e);
+            case Int8Mode::Row: return encode_rows<Int8Mode::Row, In>(w, t, apply, q, b, e);
+            case Int8Mode::Block: return encode_rows<Int8Mode::Block, In>(w, t, apply, q, b, e);
+        }
+    });
+}
+
+// A non-finite amax is the only sign of NaN/Inf; only then is the weight scanned for the count
+// and position the error message gives.
+template <class In>
+Int8NonFinite quantize(Int8Mode mode, const typename In::Stored* w, const Int8Tiling& t, int8_t* q,
+                       float* stored) {
+    std::vector<float> amax(static_cast<size_t>(t.count())), apply(amax.size());
+    tile_amax<In>(w, t, amax.data());
+    if (!std::all_of(amax.begin(), amax.end(), [](float a) { return std::isfinite(a); }))
+        return scan_non_finite<In>(w, t.rows * t.cols);
+    int8_tile_scales_cpu(mode, amax.data(), t.count(), apply.data(), stored);
+    encode<In>(mode, w, t, apply.data(), q);
+    return {};
 }
 
 }  // namespace
 
 void int8_encode_cpu(Int8Mode mode, const float* w, const Int8Tiling& t, const float* apply,
                      int8_t* q) {
-    parallel_for(t.rows, t.cols, [&](int64_t b, int64_t e) {
-        switch (mode) {
-            case Int8Mode::Tensor: return encode_rows<Int8Mode::Tensor>(w, t, apply, q, b, e);
-            case Int8Mode::Row: return encode_rows<Int8Mode::Row>(w, t, apply, q, b, e);
-            case Int8Mode::Block: return encode_rows<Int8Mode::Block>(w, t, apply, q, b, e);
-        }
-    });
+    encode<F32Input>(mode, w, t, apply, q);
 }
 
 void int8_decode_cpu(const int8_t* q, const Int8Tiling& t, const float* stored, float* w) {
@@ -110,16 +140,15 @@ void int8_decode_cpu(const int8_t* q, const Int8Tiling& t, const float* stored, 
 
 Int8NonFinite int8_quantize_cpu(Int8Mode mode, const float* w, const Int8Tiling& t, int8_t* q,
                                 float* stored) {
-    std::vector<float> amax(static_cast<size_t>(t.count())), apply(amax.size());
-    int8_tile_amax_cpu(w, t, amax.data());
-    // A non-finite amax is the only sign of NaN/Inf; only then is the weight scanned for the
-    // count and position the error message gives.
-    if (!std::all_of(amax.begin(), amax.end(), [](float a) { return std::isfinite(a); }))
-        return int8_scan_non_finite_cpu(w, t.rows * t.cols);
-    const Int8NonFinite bad;
-    int8_tile_scales_cpu(mode, amax.data(), t.count(), apply.data(), stored);
-    int8_encode_cpu(mode, w, t, apply.data(), q);
-    return bad;
+    return quantize<F32Input>(mode, w, t, q, stored);
+}
+
+Int8NonFinite int8_quantize_cpu(Int8Mode mode, const void* w, ctq_dtype w_dtype, const Int8Tiling& t,
+                                int8_t* q, float* stored) {
+    return with_weight_input(w_dtype, [&](auto in) {
+        using In = decltype(in);
+        return quantize<In>(mode, static_cast<const typename In::Stored*>(w), t, q, stored);
+    });
 }
 
 }  // namespace ctq::kern

@@ -11,6 +11,7 @@
 // A weight whose elements are all zero gets codes 0 and stored scales 1.
 #pragma once
 
+#include <ctq/ctq_plugin.h>
 #include <ctq/kernels/fp8_codec.hpp>
 #include <ctq/kernels/hd.hpp>
 #include <ctq/kernels/non_finite.hpp>
@@ -88,6 +89,10 @@ inline Fp8NonFinite fp8_find_nonfinite_cpu(const float* w, int64_t n) { return s
 // unspecified.
 Fp8NonFinite fp8_quantize_cpu(const float* w, const Fp8Tiling& t, Fp8Format f, Fp8ScaleRule rule,
                               uint8_t* codes, float* stored);
+// The same from the weight as stored: w_dtype F32, BF16 or F16 (std::invalid_argument
+// otherwise). Bits equal those of the F32 overload on the widened weight, without widening it.
+Fp8NonFinite fp8_quantize_cpu(const void* w, ctq_dtype w_dtype, const Fp8Tiling& t, Fp8Format f,
+                              Fp8ScaleRule rule, uint8_t* codes, float* stored);
 
 // ---- Grid operations for learned rounding (CPU) ---------------------------------------------
 // The grid of an element is { decode(c) * scale[tile] : every non-NaN code c }.

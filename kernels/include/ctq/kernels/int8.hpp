@@ -10,6 +10,7 @@
 // A weight that is zero everywhere gets codes 0 and every scale 1 (the reference crashes there).
 #pragma once
 
+#include <ctq/ctq_plugin.h>
 #include <ctq/kernels/hd.hpp>
 #include <ctq/kernels/non_finite.hpp>
 
@@ -131,12 +132,18 @@ void int8_decode_cpu(const int8_t* q, const Int8Tiling& tiling, const float* sto
 // count is not 0 nothing is written.
 Int8NonFinite int8_quantize_cpu(Int8Mode mode, const float* w, const Int8Tiling& tiling,
                                 int8_t* q, float* stored);
+// The same from the weight as stored: w_dtype F32, BF16 or F16 (std::invalid_argument
+// otherwise). Bits equal those of the F32 overload on the widened weight, without widening it.
+Int8NonFinite int8_quantize_cpu(Int8Mode mode, const void* w, ctq_dtype w_dtype, const Int8Tiling& tiling,
+                                int8_t* q, float* stored);
 
 // ConvRot (int8_tensorwise + convrot, row scales): scans w, rotates a copy of it by the group
 // Hadamard of hadamard.hpp, then quantizes the copy. The scan reports positions in w. `group`
 // must be a power of 4 dividing tiling.cols (std::invalid_argument otherwise).
 Int8NonFinite int8_quantize_rotated_cpu(Int8Mode mode, const float* w, const Int8Tiling& tiling,
                                         int64_t group, int8_t* q, float* stored);
+Int8NonFinite int8_quantize_rotated_cpu(Int8Mode mode, const void* w, ctq_dtype w_dtype,
+                                        const Int8Tiling& tiling, int64_t group, int8_t* q, float* stored);
 
 // ---- CUDA kernels (kernels/cuda/int8_quant.cu): same contracts on device pointers, enqueued
 // on `stream` (a cudaStream_t, nullptr = default stream). Available when CTQ_HAVE_CUDA. ----
