@@ -31,9 +31,10 @@ struct Fp8LayoutTraits {
 };
 
 #ifdef CTQ_HAVE_CUDA
-constexpr uint32_t kDeviceFlags = CTQ_LAYOUT_SUPPORTS_CUDA | CTQ_LAYOUT_SUPPORTS_LEARNED;
+constexpr uint32_t kDeviceFlags =
+    CTQ_LAYOUT_SUPPORTS_CUDA | CTQ_LAYOUT_SUPPORTS_LEARNED | CTQ_LAYOUT_ACCEPTS_16BIT_INPUT;
 #else
-constexpr uint32_t kDeviceFlags = CTQ_LAYOUT_SUPPORTS_LEARNED;
+constexpr uint32_t kDeviceFlags = CTQ_LAYOUT_SUPPORTS_LEARNED | CTQ_LAYOUT_ACCEPTS_16BIT_INPUT;
 #endif
 
 constexpr Fp8LayoutTraits kFp8Layouts[] = {
@@ -84,7 +85,7 @@ public:
 
     void quantize(const ctq_tensor_view& w, const ctq_layout_params& p, ctq_tensor_view* outs,
                   int n) const override {
-        require_weight(w);
+        require_quantize_input(w);
         const Fp8Tiling tiling = tiling_for(w.shape[0], w.shape[1], p);
         const LayerViews v = layer_views(t_.name, t_.storage, tiling, outs, n, w.device);
         kern::Fp8NonFinite bad;
@@ -95,7 +96,8 @@ public:
                                           w.device.stream);
 #endif
         } else {
-            bad = kern::fp8_quantize_cpu(f32(w), tiling, t_.format, t_.rule, v.codes, v.scale);
+            bad = kern::fp8_quantize_cpu(w.data, static_cast<ctq_dtype>(w.dtype), tiling, t_.format, t_.rule,
+                                         v.codes, v.scale);
         }
         if (bad.count > 0) throw_non_finite(t_.name, bad, tiling.cols);
     }

@@ -42,6 +42,15 @@ inline LayerViews layer_views(const char* layout, ctq_dtype storage, const kern:
     return {static_cast<uint8_t*>(codes.data), f32(scale)};
 }
 
+// The weight quantize() reads: an F32 view anywhere, or the stored BF16/F16 on the CPU
+// (CTQ_LAYOUT_ACCEPTS_16BIT_INPUT).
+inline void require_quantize_input(const ctq_tensor_view& w) {
+    const bool stored_half = (w.dtype == CTQ_DTYPE_BF16 || w.dtype == CTQ_DTYPE_F16) && !on_cuda(w);
+    if (!stored_half) return require_weight(w);
+    if (w.ndim != 2 || !is_contiguous(w))
+        throw Error(CTQ_ERR_INVALID_ARGUMENT, "weight must be a contiguous 2-D view");
+}
+
 inline void require_same_shape(const ctq_tensor_view& v, const ctq_tensor_view& like, const char* what) {
     require_weight(v, what);
     if (v.shape[0] != like.shape[0] || v.shape[1] != like.shape[1] || v.device.kind != like.device.kind)

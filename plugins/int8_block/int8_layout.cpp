@@ -127,25 +127,28 @@ void Int8Layout::check_outs(Shape2 s, const ctq_layout_params& p, const ctq_tens
 
 void Int8Layout::quantize(const ctq_tensor_view& w, const ctq_layout_params& p,
                           ctq_tensor_view* outs, int n) const {
-    require_weight(w);
     const bool cuda = on_cuda(w);
+    const auto dtype = static_cast<ctq_dtype>(w.dtype);
+    if (cuda || (dtype != CTQ_DTYPE_BF16 && dtype != CTQ_DTYPE_F16)) require_weight(w);  // else the stored 16-bit
+    else if (w.ndim != 2 || !is_contiguous(w)) fail(CTQ_ERR_INVALID_ARGUMENT, "weight must be a contiguous 2-D view");
     if (cuda) require_cuda_build(t_.name);
     const Shape2 s{w.shape[0], w.shape[1]};
     const Int8Plan pl = plan(s, p);
     check_outs(s, p, outs, n, "quantize", cuda);
-    const float* src = static_cast<const float*>(w.data);
     auto* q = static_cast<int8_t*>(outs[0].data);
     auto* stored = static_cast<float*>(outs[1].data);
     kern::Int8NonFinite bad;
     if (!cuda) {
-        bad = pl.convrot_group ? kern::int8_quantize_rotated_cpu(pl.mode, src, pl.tiling, pl.convrot_group, q, stored)
-                               : kern::int8_quantize_cpu(pl.mode, src, pl.tiling, q, stored);
+        bad = pl.convrot_group
+                  ? kern::int8_quantize_rotated_cpu(pl.mode, w.data, dtype, pl.tiling, pl.convrot_group, q, stored)
+                  : kern::int8_quantize_cpu(pl.mode, w.data, dtype, pl.tiling, q, stored);
         if (t_.writes_input_scale && bad.count == 0) *static_cast<float*>(outs[2].data) = 1.0f;
     } else {
 #if defined(CTQ_HAVE_CUDA)
         if (pl.convrot_group > 16384)  // one group must fit the rotation kernel's shared memory
             fail(CTQ_ERR_UNSUPPORTED, "ConvRot groups above 16384 rotate on the CPU only");
         void* stream = w.device.stream;
+        const float* src = static_cast<const float*>(w.data);
         bad = pl.convrot_group
                   ? kern::int8_quantize_rotated_cuda(pl.mode, src, pl.tiling, pl.convrot_group, q, stored, stream)
                   : kern::int8_quantize_cuda(pl.mode, src, pl.tiling, q, stored, stream);

@@ -5,12 +5,14 @@ namespace ctq::int8 {
 namespace {
 
 #if defined(CTQ_HAVE_CUDA)
-constexpr uint32_t kLearned = CTQ_LAYOUT_SUPPORTS_LEARNED | CTQ_LAYOUT_SUPPORTS_CUDA;
+constexpr uint32_t kLearned =
+    CTQ_LAYOUT_SUPPORTS_LEARNED | CTQ_LAYOUT_SUPPORTS_CUDA | CTQ_LAYOUT_ACCEPTS_16BIT_INPUT;
 #else
-constexpr uint32_t kLearned = CTQ_LAYOUT_SUPPORTS_LEARNED;
+constexpr uint32_t kLearned = CTQ_LAYOUT_SUPPORTS_LEARNED | CTQ_LAYOUT_ACCEPTS_16BIT_INPUT;
 #endif
 
-// Quantize and dequantize accept CUDA views when built with CUDA; grid operations are CPU only.
+// Quantize and dequantize accept CUDA views when built with CUDA, quantize also the stored BF16/F16
+// on the CPU; grid operations are CPU only.
 const Int8LayoutTraits kInt8Layouts[] = {
     // name, description, scaling modes, flags, default block, group_size, input_scale, convrot
     {"int8_blockwise",

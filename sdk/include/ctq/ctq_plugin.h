@@ -162,13 +162,18 @@ typedef enum ctq_layout_flags {
     CTQ_LAYOUT_SUPPORTS_LEARNED = 1 << 3, /* bracket/encode_values/expand_scale are provided */
     /* ComfyUI's low-precision matmul for this format (torch._scaled_mm) needs both dimensions
      * to be multiples of 16; other shapes get full_precision_matrix_mult from the planner. */
-    CTQ_LAYOUT_MATMUL_NEEDS_16 = 1 << 4
+    CTQ_LAYOUT_MATMUL_NEEDS_16 = 1 << 4,
+    /* quantize() also takes the weight as stored, a contiguous CPU view in BF16 or F16, and
+     * gives exactly the bits it gives for that weight widened to F32 (NaN/Inf refused the same
+     * way), so the host can skip the F32 copy. CUDA views and every other function stay F32. */
+    CTQ_LAYOUT_ACCEPTS_16BIT_INPUT = 1 << 5
 } ctq_layout_flags;
 
 /*
  * A quantized layer is an array of output views in the order output_specs gives; index 0 is
  * always the codes (`.weight` in the storage dtype), the rest its scales. Weights handed to a
- * layout are F32, 2-D [M, N] = [out_features, in_features], contiguous.
+ * layout are F32, 2-D [M, N] = [out_features, in_features], contiguous (BF16 or F16 too for
+ * quantize() on the CPU when the layout sets CTQ_LAYOUT_ACCEPTS_16BIT_INPUT).
  */
 typedef struct ctq_layout_desc {
     uint32_t struct_size;
