@@ -100,8 +100,14 @@ LayerOutcome LayerWorker::quantize(const PlannedTensor& t) {
     QuantizedLayer q = ops.allocate(rows, cols);
     const float* w = nullptr;
     const bool on_gpu = !learned_planned && quantize_on_gpu(t, q);
-    if (!on_gpu || measure_ || t.corrected_bias) w = load_f32(info);
-    if (!on_gpu) ops.quantize(w, q);
+    // Round-to-nearest that needs no F32 weight of its own reads the mapping as stored. A weight
+    // the layout refuses for NaN/Inf goes on to load_f32, whose error names file and position.
+    const bool needs_f32 = learned_planned || measure_ || t.corrected_bias;
+    const uint8_t* stored = reader_.data(info);
+    const bool from_stored = !on_gpu && !needs_f32 && ops.accepts_stored(stored, info.dtype) &&
+                             ops.quantize_stored(stored, info.dtype, q);
+    if ((!on_gpu && !from_stored) || needs_f32) w = load_f32(info);
+    if (!on_gpu && !from_stored) ops.quantize(w, q);
     reader_.release(info);
 
     std::optional<LearnedStats> learned;

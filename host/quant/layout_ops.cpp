@@ -92,6 +92,23 @@ void LayoutOps::quantize(const float* w, QuantizedLayer& q) const {
                                       static_cast<int32_t>(outs.size()), &err), err);
 }
 
+bool LayoutOps::accepts_stored(const void* w, ctq_dtype dtype) const {
+    const bool half = dtype == CTQ_DTYPE_BF16 || dtype == CTQ_DTYPE_F16;
+    if (dtype != CTQ_DTYPE_F32 && !(half && (desc_->flags & CTQ_LAYOUT_ACCEPTS_16BIT_INPUT))) return false;
+    return reinterpret_cast<uintptr_t>(w) % (half ? 2 : 4) == 0;
+}
+
+bool LayoutOps::quantize_stored(const void* w, ctq_dtype dtype, QuantizedLayer& q) const {
+    const auto in = cpu_view(w, dtype, {q.rows, q.cols});
+    auto outs = q.views();
+    ctq_error err{};
+    const int32_t status =
+        desc_->quantize(desc_->user, &in, &params_, outs.data(), static_cast<int32_t>(outs.size()), &err);
+    if (status == CTQ_ERR_NON_FINITE) return false;
+    check("quantize", status, err);
+    return true;
+}
+
 bool LayoutOps::try_quantize(const ctq_tensor_view& w, std::vector<ctq_tensor_view>& outs) const {
     ctq_error err{};
     const int32_t status =

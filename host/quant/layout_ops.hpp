@@ -34,6 +34,13 @@ public:
 
     // w: F32 [rows, cols] contiguous on the CPU.
     void quantize(const float* w, QuantizedLayer& q) const;
+    // Whether quantize_stored() takes this weight as stored: F32 always, BF16 and F16 when the
+    // layout sets CTQ_LAYOUT_ACCEPTS_16BIT_INPUT; w aligned to its element (a safetensors
+    // file need not align its tensors).
+    bool accepts_stored(const void* w, ctq_dtype dtype) const;
+    // w: [rows, cols] contiguous on the CPU, one accepts_stored() allows. False when the layout
+    // refuses the weight for NaN/Inf (the caller names them); other failures throw.
+    bool quantize_stored(const void* w, ctq_dtype dtype, QuantizedLayer& q) const;
     // Any device: false when the layout answers CTQ_ERR_UNSUPPORTED (e.g. no CUDA in it).
     bool try_quantize(const ctq_tensor_view& w, std::vector<ctq_tensor_view>& outs) const;
     void dequantize(const QuantizedLayer& q, float* w_out) const;
