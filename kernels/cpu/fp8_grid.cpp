@@ -1,37 +1,15 @@
-// Grid operations for learned rounding on the CPU. The grid of an element is every non-NaN code
-// decoded and multiplied by its tile's stored scale; walking codes in value order ("ordinals",
-// -max_code..max_code) from the round-to-nearest guess gives exact answers whatever rounding the
-// guess suffered.
+// Grid operations for learned rounding on the CPU: the element functions of ctq/kernels/grid.hpp
+// (shared with kernels/cuda/fp8_grid.cu), rows split between threads.
 #include <ctq/kernels/fp8.hpp>
+#include <ctq/kernels/grid.hpp>
 #include <ctq/kernels/parallel.hpp>
 
 #include <algorithm>
 #include <atomic>
-#include <cmath>
 #include <limits>
 
 namespace ctq::kern {
 namespace {
-
-template <class F>
-struct Grid {
-    static constexpr int kTop = static_cast<int>(F::kMaxCode);
-
-    static uint8_t code(int ord, bool negative_zero = false) {
-        if (ord == 0) return negative_zero ? 0x80 : 0x00;
-        return static_cast<uint8_t>(ord > 0 ? ord : (0x80 | -ord));
-    }
-    static int ordinal(uint8_t c) { return (c & 0x80) ? -int(c & 0x7f) : int(c); }
-    static float value(int ord, float d) { return fp8_decode<F>(code(ord)) * d; }
-
-    // Ordinal of the largest grid value <= x, for |x| below the saturated ends.
-    static int floor_ordinal(float x, float d) {
-        int g = ordinal(fp8_encode<F>(x / d));
-        while (g > -kTop && value(g, d) > x) --g;
-        while (g < kTop && value(g + 1, d) <= x) ++g;
-        return g;
-    }
-};
 
 // Runs fn(index, scale) for every element, rows split between threads.
 template <class Fn>
@@ -50,19 +28,8 @@ void for_each_element(const Fp8Tiling& t, const float* scale, Fn&& fn) {
 void fp8_bracket_cpu(const float* x, const Fp8Tiling& t, const float* scale, Fp8Format f,
                      float* lo, float* hi) {
     with_fp8_format(f, [&](auto fmt) {
-        using G = Grid<decltype(fmt)>;
-        for_each_element(t, scale, [&](int64_t i, float d) {
-            const float v = x[i], top = G::value(G::kTop, d);
-            if (std::isnan(v)) {
-                lo[i] = hi[i] = std::numeric_limits<float>::quiet_NaN();
-            } else if (v >= top || v <= -top) {
-                lo[i] = hi[i] = v >= top ? top : -top;
-            } else {
-                const int g = G::floor_ordinal(v, d);
-                lo[i] = G::value(g, d);
-                hi[i] = lo[i] == v ? lo[i] : G::value(g + 1, d);
-            }
-        });
+        using F = decltype(fmt);
+        for_each_element(t, scale, [&](int64_t i, float d) { fp8_bracket_element<F>(x[i], d, lo[i], hi[i]); });
     });
 }
 
@@ -70,14 +37,9 @@ int64_t fp8_encode_values_cpu(const float* v, const Fp8Tiling& t, const float* s
                               Fp8Format f, uint8_t* codes) {
     std::atomic<int64_t> first_bad{std::numeric_limits<int64_t>::max()};
     with_fp8_format(f, [&](auto fmt) {
-        using G = Grid<decltype(fmt)>;
+        using F = decltype(fmt);
         for_each_element(t, scale, [&](int64_t i, float d) {
-            const float x = v[i];
-            const int g = std::isnan(x) ? 0 : G::floor_ordinal(x, d);
-            if (!std::isnan(x) && G::value(g, d) == x) {
-                codes[i] = G::code(g, std::signbit(x));
-                return;
-            }
+            if (fp8_encode_value_element<F>(v[i], d, codes[i])) return;
             int64_t seen = first_bad.load();
             while (i < seen && !first_bad.compare_exchange_weak(seen, i)) {
             }

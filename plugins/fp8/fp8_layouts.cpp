@@ -4,6 +4,7 @@
 #include "fp8_views.hpp"
 
 #include <ctq/kernels/fp8.hpp>
+#include <ctq/kernels/grid.hpp>
 #include <ctq/plugin.hpp>
 
 #include <string>
@@ -117,31 +118,52 @@ public:
         }
     }
 
+    // Grid operations: on CUDA views when the plugin has CUDA (ctq/kernels/grid.hpp: same bits).
     void bracket(const ctq_tensor_view& x, const ctq_tensor_view* outs, int n,
                  const ctq_layout_params& p, ctq_tensor_view& lo, ctq_tensor_view& hi) const override {
-        const Fp8Tiling tiling = cpu_grid_tiling(x, p, "bracket target");
+        const Fp8Tiling tiling = grid_tiling(x, p, "bracket target");
         require_same_shape(lo, x, "bracket lo");
         require_same_shape(hi, x, "bracket hi");
         const LayerViews v = layer_views(t_.name, t_.storage, tiling, outs, n, x.device);
-        kern::fp8_bracket_cpu(f32(x), tiling, v.scale, t_.format, f32(lo), f32(hi));
+        if (on_cuda(x)) {
+#ifdef CTQ_HAVE_CUDA
+            kern::fp8_bracket_cuda(f32(x), tiling, v.scale, t_.format, f32(lo), f32(hi), x.device.stream);
+#endif
+        } else {
+            kern::fp8_bracket_cpu(f32(x), tiling, v.scale, t_.format, f32(lo), f32(hi));
+        }
     }
 
     void encode_values(const ctq_tensor_view& values, ctq_tensor_view* outs, int n,
                        const ctq_layout_params& p) const override {
-        const Fp8Tiling tiling = cpu_grid_tiling(values, p, "grid values");
+        const Fp8Tiling tiling = grid_tiling(values, p, "grid values");
         const LayerViews v = layer_views(t_.name, t_.storage, tiling, outs, n, values.device);
-        const int64_t bad = kern::fp8_encode_values_cpu(f32(values), tiling, v.scale, t_.format, v.codes);
+        int64_t bad = -1;
+        if (on_cuda(values)) {
+#ifdef CTQ_HAVE_CUDA
+            bad = kern::fp8_encode_values_cuda(f32(values), tiling, v.scale, t_.format, v.codes,
+                                               values.device.stream);
+#endif
+        } else {
+            bad = kern::fp8_encode_values_cpu(f32(values), tiling, v.scale, t_.format, v.codes);
+        }
         if (bad >= 0)
-            throw Error(CTQ_ERR_INVALID_ARGUMENT,
-                        std::string(t_.name) + ": value " + std::to_string(f32(values)[bad]) + " at " +
-                            position(bad, tiling.cols) + " is not on the FP8 grid of its scale");
+            throw Error(CTQ_ERR_INVALID_ARGUMENT, std::string(t_.name) + ": the value at " +
+                                                      position(bad, tiling.cols) +
+                                                      " is not on the FP8 grid of its scale");
     }
 
     void expand_scale(const ctq_tensor_view* outs, int n, const ctq_layout_params& p,
                       ctq_tensor_view& scale_out) const override {
-        const Fp8Tiling tiling = cpu_grid_tiling(scale_out, p, "expanded scale");
+        const Fp8Tiling tiling = grid_tiling(scale_out, p, "expanded scale");
         const LayerViews v = layer_views(t_.name, t_.storage, tiling, outs, n, scale_out.device);
-        kern::fp8_expand_scale_cpu(tiling, v.scale, f32(scale_out));
+        if (on_cuda(scale_out)) {
+#ifdef CTQ_HAVE_CUDA
+            kern::fp8_expand_scale_cuda(tiling, v.scale, f32(scale_out), scale_out.device.stream);
+#endif
+        } else {
+            kern::fp8_expand_scale_cpu(tiling, v.scale, f32(scale_out));
+        }
     }
 
 private:
@@ -160,12 +182,10 @@ private:
         return Fp8Tiling::per_block(rows, cols, block_edge(p));
     }
 
-    // The grid operations run on the CPU only: the learned-rounding engine hands them host data.
-    Fp8Tiling cpu_grid_tiling(const ctq_tensor_view& x, const ctq_layout_params& p,
-                              const char* what) const {
+    // A CUDA view needs a plugin built with CUDA (CTQ_ERR_UNSUPPORTED otherwise).
+    Fp8Tiling grid_tiling(const ctq_tensor_view& x, const ctq_layout_params& p, const char* what) const {
         require_weight(x, what);
-        if (on_cuda(x))
-            throw Error(CTQ_ERR_UNSUPPORTED, std::string(t_.name) + ": grid operations take CPU views");
+        if (on_cuda(x)) require_cuda(t_.name);
         return tiling_for(x.shape[0], x.shape[1], p);
     }
 };
