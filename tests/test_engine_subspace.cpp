@@ -62,6 +62,30 @@ TEST_CASE("randomized SVD captures the top-k energy of the exact SVD, seeded and
     CHECK_FALSE(torch::equal(engine::principal_subspace(w, opt).u, fast.u));
 }
 
+TEST_CASE("the Gram-based randomized SVD (the CUDA path) captures what the Householder one does") {
+    torch::NoGradGuard no_grad;
+    const int64_t m = 400, n = 250, k = 24;
+    auto wv = test::structured_weight(m, n, 8);
+    const auto w = as_tensor(wv, m, n);
+    engine::SubspaceOptions opt;
+    opt.k = k;
+    opt.seed = 2;
+    const auto householder = engine::principal_subspace(w, opt);
+    opt.gram = true;
+    const auto gram = engine::principal_subspace(w, opt);
+    REQUIRE(gram.u.sizes() == torch::IntArrayRef({m, k}));
+    REQUIRE(gram.v.sizes() == torch::IntArrayRef({n, k}));
+    const auto eye = torch::eye(k);
+    CHECK((torch::matmul(gram.u.t(), gram.u) - eye).abs().max().item<float>() < 1e-4f);
+    CHECK((torch::matmul(gram.v.t(), gram.v) - eye).abs().max().item<float>() < 1e-4f);
+    // Same seed, same range finder: the two factorizations differ only by rounding.
+    CHECK(captured(gram, w) == doctest::Approx(captured(householder, w)).epsilon(1e-5));
+    // A rank-deficient weight (rank 5 < k) still gives an orthonormal basis (Householder fallback).
+    const auto low = torch::matmul(torch::randn({m, 5}), torch::randn({5, n}));
+    const auto s = engine::principal_subspace(low, opt);
+    CHECK((torch::matmul(s.u.t(), s.u) - eye).abs().max().item<float>() < 1e-3f);
+}
+
 TEST_CASE("subspace_error matches a direct projection on the exact subspace when k spans all") {
     const int64_t m = 32, n = 32, k = 32;  // square and k = M = N: U, V are rotations
     auto w = test::structured_weight(m, n, 5);

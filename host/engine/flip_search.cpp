@@ -33,9 +33,12 @@
 // same flips are taken (the seed only enters through the SVD).
 #include "engine/problem.hpp"
 
+#include <ATen/Context.h>
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <vector>
 
 namespace ctq::engine {
 
@@ -76,7 +79,36 @@ FlipState initial_state(const RoundingProblem& p) {
     return s;
 }
 
-double sum_squares(const torch::Tensor& t) { return t.to(torch::kFloat64).pow(2).sum().item<double>(); }
+torch::Tensor squares64(const torch::Tensor& t) { return t.to(torch::kFloat64).pow(2).sum(); }
+double sum_squares(const torch::Tensor& t) { return squares64(t).item<double>(); }
+
+// Several device scalars in one transfer (one wait for the device instead of one each).
+std::vector<double> fetch(const std::vector<torch::Tensor>& scalars) {
+    std::vector<torch::Tensor> t;
+    for (const auto& s : scalars) t.push_back(s.to(torch::kFloat64).reshape({}));
+    const auto host = torch::stack(t).to(torch::kCPU);
+    return std::vector<double>(host.data_ptr<double>(), host.data_ptr<double>() + host.numel());
+}
+
+// TF32 tensor cores for the candidate ranking GEMM on CUDA (8x the FP32 rate on Hopper): a
+// ranking error only costs a rejected or shortened batch, because acceptance is decided on the
+// FP32 projection. Everything else keeps full FP32 products.
+class RankingPrecision {
+public:
+    explicit RankingPrecision(bool cuda) : on_(cuda) {
+        if (!on_) return;
+        previous_ = at::globalContext().allowTF32CuBLAS();
+        at::globalContext().setAllowTF32CuBLAS(true);
+    }
+    ~RankingPrecision() {
+        if (on_) at::globalContext().setAllowTF32CuBLAS(previous_);
+    }
+    RankingPrecision(const RankingPrecision&) = delete;
+    RankingPrecision& operator=(const RankingPrecision&) = delete;
+
+private:
+    bool on_, previous_ = false;
+};
 
 // score = d||P||^2 / ||P_rtn||^2 + weight * d||E||^2 / ||E_rtn||^2, and the objective it moves.
 struct Objective {
@@ -86,8 +118,8 @@ struct Objective {
 
 class Search {
 public:
-    Search(const RoundingProblem& p, const SearchOptions& o)
-        : p_(p), n_(p.w.size(1)), s_(initial_state(p)),
+    Search(const RoundingProblem& p, const SearchOptions& o, MethodStats& ms)
+        : p_(p), n_(p.w.size(1)), s_(initial_state(p)), ms_(ms), clock_(p.w.device()),
           objective_{1.0 / p.rtn_subspace2, 1.0 / p.rtn_full2, o.full_error_weight * kAnnealStart},
           floor_weight_(o.full_error_weight),
           budget_(o.max_full_ratio * o.max_full_ratio * p.rtn_full2 * (1 - 1e-7)),
@@ -103,17 +135,30 @@ public:
     bool round(int64_t index) {
         if (index > 0 && index % kRefreshEvery == 0) refresh();
         // score, built in place in G's buffer: d * ((2 G + d * self) / L0) + w * dfull / F0.
-        auto score = torch::matmul(torch::matmul(p_.sub.u, pmat_), p_.sub.v.t()).reshape({-1});
+        clock_.lap(nullptr);
+        auto score = ranking_gemm().reshape({-1});
+        clock_.lap(&ms_.gemm_seconds);
         auto dfull = (2 * s_.e).add_(s_.delta).mul_(s_.delta);
         score.mul_(2).addcmul_(s_.delta, self_term_).mul_(s_.delta).mul_(objective_.inv_l0);
         score.add_(dfull, objective_.inv_f0 * objective_.weight);
         score.masked_fill_(dfull > static_cast<float>(budget_ - f2_), 0.0f);
-        const auto candidates = (score < 0).nonzero().reshape({-1});
-        if (candidates.numel() == 0) return anneal();
-        return take_batch(score.index_select(0, candidates), dfull.index_select(0, candidates), candidates,
-                          std::min<int64_t>(batch_, candidates.numel()));
+        // The most improving flips, ascending; those with score >= 0 are no candidates.
+        auto [best, order] = torch::topk(score, std::min<int64_t>(batch_, score.numel()), 0, /*largest=*/false);
+        const auto df_all = dfull.index_select(0, order).to(torch::kFloat64);
+        // Longest prefix of improving flips that stays inside the full-error budget.
+        const auto improving = best < 0;
+        const auto fits = (((df_all.cumsum(0) + f2_) <= budget_) & improving).to(torch::kInt64).cumprod(0);
+        const auto counts = fetch({improving.sum(), fits.sum()});
+        const auto candidates = static_cast<int64_t>(counts[0]), affordable = static_cast<int64_t>(counts[1]);
+        clock_.lap(&ms_.select_seconds);
+        if (candidates == 0) return anneal();
+        if (affordable < candidates) tighten();
+        const bool go_on = take_batch(best, df_all, order, affordable, candidates);
+        clock_.lap(&ms_.update_seconds);
+        return go_on;
     }
 
+    double weight() const { return objective_.weight; }
     double subspace_ratio() const { return std::sqrt(sum_squares(pmat_) * objective_.inv_l0); }
     torch::Tensor values() const { return torch::where(s_.flipped, s_.alt, s_.base).view_as(p_.w); }
 
@@ -121,6 +166,8 @@ private:
     const RoundingProblem& p_;
     int64_t n_;
     FlipState s_;
+    MethodStats& ms_;
+    PhaseClock clock_;
     Objective objective_;
     double floor_weight_, budget_;
     int64_t batch_, max_batch_;
@@ -129,10 +176,25 @@ private:
     bool budget_bound_ = false;
     int idle_rounds_ = 0, adjustments_ = 0;
 
+    // G = U_k P V_k^T, the cheaper association first (the k x k factor meets the shorter side).
+    torch::Tensor ranking_gemm() const {
+        const RankingPrecision tf32(pmat_.is_cuda());
+        const auto& u = p_.sub.u;
+        const auto& v = p_.sub.v;
+        if (u.size(0) >= v.size(0)) return torch::matmul(u, torch::matmul(pmat_, v.t()));
+        return torch::matmul(torch::matmul(u, pmat_), v.t());
+    }
+
+    torch::Tensor projection(const torch::Tensor& e_flat) const {
+        return torch::matmul(torch::matmul(p_.sub.u.t(), e_flat.view({-1, n_})), p_.sub.v);
+    }
+
     void refresh() {
-        pmat_ = torch::matmul(torch::matmul(p_.sub.u.t(), s_.e.view({-1, n_})), p_.sub.v);
-        f2_ = sum_squares(s_.e);
-        j_ = objective_(sum_squares(pmat_), f2_);
+        ++ms_.refreshes;
+        pmat_ = projection(s_.e);
+        const auto sums = fetch({squares64(s_.e), squares64(pmat_)});
+        f2_ = sums[0];
+        j_ = objective_(sums[1], f2_);
     }
 
     // Converged at this weight: relax it toward the floor (cheap flips first), or stop.
@@ -145,6 +207,7 @@ private:
         } else {
             objective_.weight = std::max(floor_weight_, objective_.weight / kAnnealFactor);
         }
+        ++ms_.anneals;
         j_ = objective_(sum_squares(pmat_), f2_);
         return true;
     }
@@ -159,30 +222,27 @@ private:
         }
         auto e = s_.e.clone();
         e.index_add_(0, idx, d);
-        return torch::matmul(torch::matmul(p_.sub.u.t(), e.view({-1, n_})), p_.sub.v);
+        return projection(e);
     }
 
-    // Applies the best prefix of the `count` most improving flips whose exact effect lowers the
-    // objective: flips interact, so a rejected batch is retried shorter (same scores, no GEMM).
-    // score, dfull: of the improving candidates (flat indices `where`).
-    bool take_batch(const torch::Tensor& score, const torch::Tensor& dfull, const torch::Tensor& where,
-                    int64_t count) {
-        auto [best, order] = torch::topk(score, count, 0, /*largest=*/false);
-        const auto idx = where.index_select(0, order);
-        const auto d_all = s_.delta.index_select(0, idx);
-        const auto df_all = dfull.index_select(0, order).to(torch::kFloat64);
-        // Longest prefix that stays inside the full-error budget.
-        const auto fits = ((df_all.cumsum(0) + f2_) <= budget_).to(torch::kInt64).cumprod(0);
-        const int64_t affordable = fits.sum().item<int64_t>();
-        if (affordable < count) tighten();
+    // Applies the best prefix of the `affordable` most improving flips whose exact effect lowers
+    // the objective: flips interact, so a rejected batch is retried shorter (same scores, no
+    // ranking GEMM). best, df_all, order: the batch's scores, full-error changes, flat indices.
+    bool take_batch(const torch::Tensor& best, const torch::Tensor& df_all, const torch::Tensor& order,
+                    int64_t affordable, int64_t candidates) {
+        const auto d_all = s_.delta.index_select(0, order);
         for (int64_t keep = affordable; keep > 0; keep = keep > 1 ? std::max<int64_t>(1, keep / 4) : 0) {
-            const auto sel = idx.narrow(0, 0, keep), d_sel = d_all.narrow(0, 0, keep);
+            if (keep < affordable) ++ms_.retries;
+            const auto sel = order.narrow(0, 0, keep), d_sel = d_all.narrow(0, 0, keep);
             const auto p_new = moved_projection(sel, d_sel);
-            const double f2_new = f2_ + df_all.narrow(0, 0, keep).sum().item<double>();
-            const double j_new = objective_(sum_squares(p_new), f2_new);
+            const auto sums = fetch({df_all.narrow(0, 0, keep).sum(), squares64(p_new),
+                                     best.narrow(0, 0, keep).to(torch::kFloat64).sum()});
+            const double f2_new = f2_ + sums[0], p2_new = sums[1], predicted = -sums[2];
+            const double j_new = objective_(p2_new, f2_new);
             if (!(j_new < j_)) continue;
             idle_rounds_ = 0;
-            const double predicted = -best.narrow(0, 0, keep).to(torch::kFloat64).sum().item<double>();
+            ++ms_.accepted;
+            ms_.flips += keep;
             s_.e.index_add_(0, sel, d_sel);
             s_.delta.index_put_({sel}, -d_sel);
             s_.flipped.index_put_({sel}, s_.flipped.index_select(0, sel).logical_not());
@@ -191,8 +251,8 @@ private:
             const double gain = j_ - j_new, realised = gain / predicted;
             j_ = j_new;
             if (realised > 0.7 && keep == batch_) batch_ = std::min(max_batch_, batch_ * 2);
-            else if (realised < 0.3 || keep < count) batch_ = std::max<int64_t>(1, keep);
-            if (gain < kStallGain * sum_squares(pmat_) * objective_.inv_l0) return anneal();
+            else if (realised < 0.3 || keep < candidates) batch_ = std::max<int64_t>(1, keep);
+            if (gain < kStallGain * p2_new * objective_.inv_l0) return anneal();
             return true;
         }
         // Nothing accepted: with the budget binding, the raised price may free a move next round.
@@ -204,6 +264,7 @@ private:
     void tighten() {
         budget_bound_ = true;
         ++adjustments_;
+        ++ms_.anneals;
         objective_.weight *= kTightenFactor;
         j_ = objective_(sum_squares(pmat_), f2_);
     }
@@ -211,17 +272,19 @@ private:
 
 }  // namespace
 
-torch::Tensor flip_search(const RoundingProblem& p, const SearchOptions& o,
-                          const Progress& progress, int64_t* rounds) {
+torch::Tensor flip_search(const RoundingProblem& p, const SearchOptions& o, const Progress& progress,
+                          MethodStats* stats) {
     torch::NoGradGuard no_grad;
-    *rounds = 0;
+    MethodStats& ms = *stats;
+    ms.rounds = 0;
     if (!(p.rtn_subspace2 > 0) || !(p.rtn_full2 > 0)) return p.rtn;
-    Search search(p, o);
+    Search search(p, o, ms);
     for (int64_t round = 0; round < o.max_rounds; ++round) {
-        *rounds = round + 1;
+        ms.rounds = round + 1;
         if (progress) progress(round, search.subspace_ratio());
         if (!search.round(round)) break;
     }
+    ms.final_weight = search.weight();
     return search.values();
 }
 

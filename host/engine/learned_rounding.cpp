@@ -3,13 +3,15 @@
 #include "engine/learned_rounding.hpp"
 
 #include "core/error.hpp"
+#include "engine/device_grid.hpp"
 #include "engine/problem.hpp"
+#include "engine/trace.hpp"
 
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <vector>
+#include <tuple>
 
 namespace ctq {
 
@@ -55,33 +57,16 @@ torch::Device parse_device(const std::string& name) {
     }
 }
 
-torch::Tensor to_device(const std::vector<float>& v, int64_t rows, int64_t cols, torch::Device d) {
-    return torch::from_blob(const_cast<float*>(v.data()), {rows, cols}, torch::kFloat32).to(d, false, true);
-}
-
 torch::Tensor to_device(const float* v, int64_t rows, int64_t cols, torch::Device d) {
     return torch::from_blob(const_cast<float*>(v), {rows, cols}, torch::kFloat32).to(d, false, true);
-}
-
-// CTQ_ENGINE_TRACE=1 prints where a layer's time goes (setup, SVD, method, judging).
-void trace_phase(const char* phase, std::chrono::steady_clock::time_point since) {
-    static const bool on = std::getenv("CTQ_ENGINE_TRACE") != nullptr;
-    if (!on) return;
-    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
-    std::fprintf(stderr, "[engine] %-8s %.2f s\n", phase, s);
 }
 
 double sum_squares(const torch::Tensor& t) { return t.to(torch::kFloat64).pow(2).sum().item<double>(); }
 
 // Onto the grid: the nearer of the two neighbours of x (bracket), ties to lo.
-std::vector<float> nearest_on_grid(const LayoutOps& ops, const QuantizedLayer& q, const torch::Tensor& x) {
-    const auto xc = x.to(torch::kCPU).contiguous();
-    const int64_t n = xc.numel();
-    std::vector<float> lo(n), hi(n), out(n);
-    ops.bracket(xc.data_ptr<float>(), q, lo.data(), hi.data());
-    const float* xv = xc.data_ptr<float>();
-    for (int64_t i = 0; i < n; ++i) out[i] = (xv[i] - lo[i] <= hi[i] - xv[i]) ? lo[i] : hi[i];
-    return out;
+torch::Tensor nearest_on_grid(engine::DeviceGrid& grid, const torch::Tensor& x) {
+    const auto [lo, hi] = grid.bracket(x);
+    return torch::where(x - lo <= hi - x, lo, hi);
 }
 
 engine::Subspace subspace_for(const torch::Tensor& w, const LearnedOptions& opt, int64_t k) {
@@ -91,20 +76,23 @@ engine::Subspace subspace_for(const torch::Tensor& w, const LearnedOptions& opt,
     so.oversample = opt.svd_oversample;
     so.power_iterations = opt.svd_power_iterations;
     so.seed = opt.seed;
+    so.gram = w.is_cuda() && !std::getenv("CTQ_ENGINE_HOUSEHOLDER");  // TEMP: A/B switch for the GPU trace
     return engine::principal_subspace(w, so);
 }
 
-torch::Tensor run_method(const RoundingProblem& p, const LayoutOps& ops, const LearnedOptions& opt,
-                         const Registry& registry, const engine::Progress& progress,
-                         int64_t* iterations) {
+// Grid values [M, N] on the device: the search walks the grid; a relaxation's continuous
+// iterate is rounded onto it.
+torch::Tensor run_method(const RoundingProblem& p, const LayoutOps& ops, engine::DeviceGrid& grid,
+                         const LearnedOptions& opt, const Registry& registry,
+                         const engine::Progress& progress, engine::MethodStats* ms) {
     if (opt.method == "search") {
         engine::SearchOptions so{opt.num_iter, opt.full_error_weight, opt.max_full_ratio};
-        return engine::flip_search(p, so, progress, iterations);
+        return engine::flip_search(p, so, progress, ms);
     }
     engine::RelaxSetup setup;
     setup.global_preconditioner = global_preconditioner(ops.desc().family);
     if (opt.method != "original") setup.optimizer = registry.optimizer(opt.method);
-    return engine::relax(p, opt, setup, progress, iterations);
+    return nearest_on_grid(grid, engine::relax(p, opt, setup, progress, &ms->rounds));
 }
 
 }  // namespace
@@ -133,42 +121,34 @@ void validate(const LearnedOptions& opt, const Registry& registry) {
 namespace {
 
 // The weight, RTN and the grid neighbours on the working device, plus the principal subspace.
-RoundingProblem make_problem(const LayoutOps& ops, const float* w, const QuantizedLayer& q,
-                             const LearnedOptions& opt, torch::Device device, int64_t k) {
-    const int64_t rows = q.rows, cols = q.cols, n = rows * cols;
-    std::vector<float> rtn(n), lo(n), hi(n);
-    ops.dequantize(q, rtn.data());
-    ops.bracket(w, q, lo.data(), hi.data());
+RoundingProblem make_problem(engine::DeviceGrid& grid, const float* w, int64_t rows, int64_t cols,
+                             const LearnedOptions& opt, torch::Device device, int64_t k,
+                             engine::LayerTrace& trace) {
     RoundingProblem p;
     p.w = to_device(w, rows, cols, device);
-    p.rtn = to_device(rtn, rows, cols, device);
-    p.lo = to_device(lo, rows, cols, device);
-    p.hi = to_device(hi, rows, cols, device);
-    if (opt.method != "search") {  // only the relaxation steps through the scales
-        std::vector<float> scale(n);
-        ops.expand_scale(q, scale.data());
-        p.scale = to_device(scale, rows, cols, device);
-    }
+    p.rtn = grid.dequantize();
+    std::tie(p.lo, p.hi) = grid.bracket(p.w);
+    if (opt.method != "search") p.scale = grid.expand_scale();  // only the relaxation steps through scales
+    trace.mark("grid");
     p.sub = subspace_for(p.w, opt, k);
-    p.rtn_subspace2 = engine::projected_energy(p.sub, p.rtn - p.w);
-    p.rtn_full2 = sum_squares(p.rtn - p.w);
+    const auto e = p.rtn - p.w;
+    p.rtn_subspace2 = engine::projected_energy(p.sub, e);
+    p.rtn_full2 = sum_squares(e);
+    trace.mark("svd");
     return p;
 }
 
 // Encodes the chosen grid values, decodes what would be written and measures that; q takes the
 // result only if it beats RTN's subspace error within the full-error cap.
-void judge(const LayoutOps& ops, const RoundingProblem& p, const std::vector<float>& values,
-           QuantizedLayer& q, double max_full_ratio, LearnedStats& stats) {
-    QuantizedLayer trial = q;
-    ops.encode_values(values.data(), trial);
-    std::vector<float> written(values.size());
-    ops.dequantize(trial, written.data());
-    const auto wq = to_device(written, q.rows, q.cols, p.w.device());
-    stats.subspace = std::sqrt(engine::projected_energy(p.sub, wq - p.w));
-    stats.full = std::sqrt(sum_squares(wq - p.w));
+void judge(engine::DeviceGrid& grid, const RoundingProblem& p, const torch::Tensor& values, QuantizedLayer& q,
+           double max_full_ratio, LearnedStats& stats) {
+    const auto wq = grid.encode_trial(values);
+    const auto e = wq - p.w;
+    stats.subspace = std::sqrt(engine::projected_energy(p.sub, e));
+    stats.full = std::sqrt(sum_squares(e));
     stats.changed = (wq != p.rtn).sum().item<int64_t>();
     if (stats.subspace < stats.rtn_subspace && stats.full <= max_full_ratio * stats.rtn_full) {
-        q = std::move(trial);
+        grid.commit_trial(q);
         return;
     }
     stats.kept_rtn = true;
@@ -177,9 +157,18 @@ void judge(const LayoutOps& ops, const RoundingProblem& p, const std::vector<flo
     stats.changed = 0;
 }
 
-std::vector<float> to_host(const torch::Tensor& t) {
-    const auto c = t.to(torch::kCPU).contiguous();
-    return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
+std::string describe(const engine::MethodStats& ms, const LearnedStats& st, bool grid_on_device) {
+    char buf[400];
+    std::snprintf(buf, sizeof buf,
+                  "rounds %lld accepted %lld retries %lld refreshes %lld anneals %lld flips %lld weight %.3g | "
+                  "gemm %.3f select %.3f update %.3f | sub %.4f full %.5f changed %lld%s | grid on %s",
+                  (long long)ms.rounds, (long long)ms.accepted, (long long)ms.retries, (long long)ms.refreshes,
+                  (long long)ms.anneals, (long long)ms.flips, ms.final_weight, ms.gemm_seconds,
+                  ms.select_seconds, ms.update_seconds,
+                  st.rtn_subspace > 0 ? st.subspace / st.rtn_subspace : 1.0,
+                  st.rtn_full > 0 ? st.full / st.rtn_full : 1.0, (long long)st.changed,
+                  st.kept_rtn ? " kept_rtn" : "", grid_on_device ? "device" : "host");
+    return buf;
 }
 
 }  // namespace
@@ -192,20 +181,23 @@ LearnedStats learn_rounding(const LayoutOps& ops, const float* w, QuantizedLayer
     if (!ops.supports_learned())
         bad_option(std::string("layout '") + ops.desc().name + "' has no grid operations");
     torch::NoGradGuard no_grad;
+    const torch::Device device = parse_device(opt.device);
+    engine::LayerTrace trace(device);
     LearnedStats stats;
     stats.k = engine::subspace_rank(q.rows, q.cols, opt.top_p, opt.min_k, opt.max_k);
-    const auto p = make_problem(ops, w, q, opt, parse_device(opt.device), stats.k);
+    engine::DeviceGrid grid(ops, q, device);
+    const auto p = make_problem(grid, w, q.rows, q.cols, opt, device, stats.k, trace);
     stats.rtn_subspace = std::sqrt(p.rtn_subspace2);
     stats.rtn_full = std::sqrt(p.rtn_full2);
-    trace_phase("setup", start);
 
-    const auto result = run_method(p, ops, opt, registry, progress, &stats.iterations);
-    // The search returns grid values; a relaxation a continuous iterate still to be rounded.
-    const auto values = opt.method == "search" ? to_host(result) : nearest_on_grid(ops, q, result);
-    trace_phase("method", start);
-    judge(ops, p, values, q, opt.max_full_ratio, stats);
-    trace_phase("judged", start);
+    engine::MethodStats ms;
+    const auto values = run_method(p, ops, grid, opt, registry, progress, &ms);
+    stats.iterations = ms.rounds;
+    trace.mark("method");
+    judge(grid, p, values, q, opt.max_full_ratio, stats);
+    trace.mark("judge");
     stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    trace.print(q.rows, q.cols, stats.k, describe(ms, stats, grid.on_device()));
     return stats;
 }
 

@@ -3,6 +3,7 @@
 
 #include "engine/learned_rounding.hpp"
 #include "engine/subspace.hpp"
+#include "engine/trace.hpp"
 
 #include <ctq/ctq_plugin.h>
 
@@ -34,7 +35,7 @@ struct SearchOptions {
 
 // The discrete flip search (flip_search.cpp). Returns grid values [M, N] on the device.
 torch::Tensor flip_search(const RoundingProblem& p, const SearchOptions& o,
-                          const Progress& progress, int64_t* rounds);
+                          const Progress& progress, MethodStats* stats);
 
 // The reference's relaxation loop (relaxation.cpp): optimizer == nullptr is `original`, the
 // host's plain step. Returns the best continuous iterate [M, N] (dequantized domain), which

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <tuple>
+#include <utility>
 
 namespace ctq::engine {
 
@@ -26,18 +27,46 @@ Subspace exact_subspace(const torch::Tensor& w, int64_t k) {
     return {u.narrow(1, 0, k).contiguous(), vh.narrow(0, 0, k).t().contiguous()};
 }
 
+// Q with orthonormal columns spanning a's (CholeskyQR2 in FP64: R = chol(A^T A), Q = A R^-1,
+// twice, which is orthonormal to FP64 rounding for cond(A) up to ~1e7). A rank-deficient
+// block makes the Cholesky fail; Householder QR then takes over.
+torch::Tensor gram_basis(const torch::Tensor& a) {
+    auto q = a.to(torch::kFloat64);
+    for (int pass = 0; pass < 2; ++pass) {
+        auto [r, info] = torch::linalg_cholesky_ex(torch::matmul(q.t(), q), /*upper=*/true);
+        if (info.item<int64_t>() != 0) return orthonormal_basis(a);
+        q = torch::linalg_solve_triangular(r, q, /*upper=*/true, /*left=*/false);
+    }
+    return q.to(a.scalar_type());
+}
+
+// Top-k singular subspaces of the short, wide B (width x N) from the eigenpairs of B B^T.
+std::pair<torch::Tensor, torch::Tensor> gram_small_svd(const torch::Tensor& b, int64_t k) {
+    const auto b64 = b.to(torch::kFloat64);
+    const auto [values, vectors] = torch::linalg_eigh(torch::matmul(b64, b64.t()));  // ascending
+    const auto ub = vectors.flip({1}).narrow(1, 0, k);
+    // V_k spans B^T U_k; its orthonormal basis is all the projection needs (||U^T E V|| does not
+    // change under rotations within either subspace).
+    return {ub.to(b.scalar_type()), gram_basis(torch::matmul(b64.t(), ub)).to(b.scalar_type())};
+}
+
 // Randomized range finder with power iterations; the small SVD runs on B = Q^T W.
 Subspace randomized_subspace(const torch::Tensor& w, const SubspaceOptions& opt) {
     const int64_t n = w.size(1), r = std::min(w.size(0), n);
     const int64_t width = std::min(opt.k + std::max<int64_t>(opt.oversample, 0), r);
     auto gen = at::detail::createCPUGenerator(opt.seed);
     const auto omega = torch::randn({n, width}, gen, torch::kFloat32).to(w.device());
-    auto q = orthonormal_basis(torch::matmul(w, omega));
+    const auto basis = opt.gram ? gram_basis : orthonormal_basis;
+    auto q = basis(torch::matmul(w, omega));
     for (int64_t i = 0; i < opt.power_iterations; ++i) {
-        const auto z = orthonormal_basis(torch::matmul(w.t(), q));
-        q = orthonormal_basis(torch::matmul(w, z));
+        const auto z = basis(torch::matmul(w.t(), q));
+        q = basis(torch::matmul(w, z));
     }
     const auto b = torch::matmul(q.t(), w);
+    if (opt.gram) {
+        const auto [ub, vk] = gram_small_svd(b, opt.k);
+        return {torch::matmul(q, ub).contiguous(), vk.contiguous()};
+    }
     auto [ub, s, vh] = torch::linalg_svd(b, /*full_matrices=*/false);
     return {torch::matmul(q, ub.narrow(1, 0, opt.k)).contiguous(),
             vh.narrow(0, 0, opt.k).t().contiguous()};

@@ -23,6 +23,10 @@ struct SubspaceOptions {
     int64_t oversample = 10;      // extra columns of the range finder
     int64_t power_iterations = 4; // as the reference's svd_lowrank(niter=4)
     uint64_t seed = 0;
+    // Gram-based factorizations (CholeskyQR2 for the range finder, eigh of B B^T for the small
+    // SVD), all in FP64: GEMM-bound, where cuSOLVER's Householder QR and gesvd are latency-bound
+    // on these tall or wide shapes. The engine picks them on CUDA; same subspace up to rounding.
+    bool gram = false;
 };
 
 struct Subspace {

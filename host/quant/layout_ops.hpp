@@ -26,6 +26,7 @@ public:
 
     const ctq_layout_desc& desc() const { return *desc_; }
     const ctq_layout_params& params() const { return params_; }
+    const std::string& layer() const { return layer_; }  // the tensor name errors carry
     bool supports_learned() const { return desc_->flags & CTQ_LAYOUT_SUPPORTS_LEARNED; }
 
     std::vector<ctq_tensor_spec> specs(int64_t rows, int64_t cols) const;
