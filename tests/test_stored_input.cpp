@@ -1,11 +1,14 @@
 // CTQ_LAYOUT_ACCEPTS_16BIT_INPUT: every FP8 and INT8 layout quantizes a weight handed over as
 // stored (BF16 or F16) to exactly the codes and scales it gives for the same weight widened to
 // F32, and refuses NaN/Inf in it naming the first position, through the C ABI and LayoutOps.
+// The INT8 CPU encoder (AVX2 where the CPU has it) is also checked element by element against
+// the scalar int8_encode, ties and clamps included.
 #include "io/convert_dtype.hpp"
 #include "plugins/registry.hpp"
 #include "quant/layout_ops.hpp"
 
 #include <ctq/kernels/half.hpp>
+#include <ctq/kernels/int8.hpp>
 
 #include <doctest/doctest.h>
 
@@ -140,6 +143,33 @@ TEST_CASE("BF16 and F16 weights give the same codes and scales as their F32 wide
     }
 }
 
+TEST_CASE("every finite BF16 and F16 code quantizes as its F32 widening") {
+    for (const ctq_dtype dtype : {CTQ_DTYPE_BF16, CTQ_DTYPE_F16}) {
+        // [256, 256]: row r holds the codes r * 256 ..., so row and block scales span the range.
+        StoredWeight w{dtype, std::vector<uint16_t>(65536), std::vector<float>(65536)};
+        const uint16_t exp_mask = dtype == CTQ_DTYPE_BF16 ? 0x7f80 : 0x7c00;
+        for (uint32_t i = 0; i < 65536; ++i)
+            w.bits[i] = (i & exp_mask) == exp_mask ? 0 : static_cast<uint16_t>(i);  // NaN/Inf -> 0
+        ctq::to_f32(reinterpret_cast<const uint8_t*>(w.bits.data()), dtype, w.bits.size(), w.f32.data());
+        for (const LayoutCase& c : kCases) {
+            CAPTURE(case_name(c));
+            CAPTURE(dtype);
+            const ctq::LayoutOps ops = ops_for(c);
+            ctq::QuantizedLayer want = ops.allocate(256, 256), got = ops.allocate(256, 256);
+            // The ConvRot rotation overflows near the BF16 maximum: then both paths refuse.
+            bool f32_ok = true;
+            try {
+                ops.quantize(w.f32.data(), want);
+            } catch (const std::exception&) {
+                f32_ok = false;
+            }
+            CHECK(f32_ok == !(c.convrot_group > 0 && dtype == CTQ_DTYPE_BF16));
+            REQUIRE(ops.quantize_stored(w.bits.data(), dtype, got) == f32_ok);
+            for (size_t b = 0; f32_ok && b < want.buffers.size(); ++b) CHECK(got.buffers[b] == want.buffers[b]);
+        }
+    }
+}
+
 TEST_CASE("an all-zero 16-bit weight gives codes 0 and the F32 path's scales") {
     for (const LayoutCase& c : kCases) {
         CAPTURE(case_name(c));
@@ -205,4 +235,28 @@ TEST_CASE("16-bit input is taken only on the CPU, 2-D, aligned, and in BF16 or F
     CHECK(ops.accepts_stored(w.data(), CTQ_DTYPE_F16));
     CHECK_FALSE(ops.accepts_stored(reinterpret_cast<const uint8_t*>(w.data()) + 1, CTQ_DTYPE_BF16));
     CHECK_FALSE(ops.accepts_stored(w.data(), CTQ_DTYPE_F64));
+}
+
+TEST_CASE("the INT8 CPU encoder gives int8_encode's code for every element, ties and clamps included") {
+    using ctq::kern::Int8Mode;
+    std::vector<float> w;
+    for (int k = -260; k <= 260; ++k) w.push_back(0.5f * static_cast<float>(k));  // every tie, both clamps
+    std::mt19937 rng(3);
+    std::normal_distribution<float> normal(0.f, 60.f);
+    while (w.size() % 32 != 5) w.push_back(normal(rng));  // a tail past the last 32-element step
+    for (int i = 0; i < 4000; ++i) w.push_back(normal(rng));
+    w.push_back(-0.f);
+    const int64_t n = static_cast<int64_t>(w.size());
+    for (const Int8Mode mode : {Int8Mode::Tensor, Int8Mode::Row, Int8Mode::Block}) {
+        for (const float apply : {1.0f, 0.7f, 2.0f / 3.0f, 1.5f}) {
+            CAPTURE(static_cast<int>(mode));
+            CAPTURE(apply);
+            const ctq::kern::Int8Tiling tiling{1, n, 1, n};
+            std::vector<int8_t> q(w.size());
+            ctq::kern::int8_encode_cpu(mode, w.data(), tiling, &apply, q.data());
+            int64_t wrong = 0;
+            for (int64_t i = 0; i < n; ++i) wrong += q[i] != ctq::kern::int8_encode(mode, w[i], apply);
+            CHECK(wrong == 0);
+        }
+    }
 }

@@ -2,8 +2,11 @@
 // x86-64 this is the codec of fp8_codec.hpp written out in AVX2 when the CPU has it, else SSE2
 // (GCC's own vectorisation of the scalar codec packs to bytes too early and runs 1.7x slower
 // than the SSE2 version); elsewhere the scalar codec. All give the same bits, which
-// tests/test_fp8_cpu_kernels.cpp checks across the whole f32 line.
+// tests/test_fp8_cpu_kernels.cpp checks across the whole f32 line. The AVX2 body also reads
+// BF16/F16 spans as stored (tests/test_stored_input.cpp: every 16-bit code).
 #pragma once
+
+#include "weight_input.hpp"
 
 #include <ctq/kernels/fp8_codec.hpp>
 
@@ -72,28 +75,24 @@ __attribute__((target("avx2"))) inline __m256i fp8_encode_avx2(__m256 y) {
     return _mm256_blendv_epi8(code, splat(D::kNanCode), is_nan);
 }
 
-template <class F>
-__attribute__((target("avx2"))) int64_t fp8_encode_span_avx2(const float* w, float qscale, uint8_t* out,
-                                                              int64_t n) {
+template <class F, class In>
+__attribute__((target("avx2,f16c"))) int64_t fp8_encode_span_avx2(const typename In::Stored* w, float qscale,
+                                                                   uint8_t* out, int64_t n) {
     const __m256 s = _mm256_set1_ps(qscale);
     // packs/packus work within 128-bit halves; this puts the 32 bytes back in order.
     const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
     int64_t i = 0;
     for (; i + 32 <= n; i += 32) {
-        const __m256i c0 = fp8_encode_avx2<F>(_mm256_mul_ps(_mm256_loadu_ps(w + i), s));
-        const __m256i c1 = fp8_encode_avx2<F>(_mm256_mul_ps(_mm256_loadu_ps(w + i + 8), s));
-        const __m256i c2 = fp8_encode_avx2<F>(_mm256_mul_ps(_mm256_loadu_ps(w + i + 16), s));
-        const __m256i c3 = fp8_encode_avx2<F>(_mm256_mul_ps(_mm256_loadu_ps(w + i + 24), s));
+        const __m256i c0 = fp8_encode_avx2<F>(_mm256_mul_ps(load8_avx2<In>(w + i), s));
+        const __m256i c1 = fp8_encode_avx2<F>(_mm256_mul_ps(load8_avx2<In>(w + i + 8), s));
+        const __m256i c2 = fp8_encode_avx2<F>(_mm256_mul_ps(load8_avx2<In>(w + i + 16), s));
+        const __m256i c3 = fp8_encode_avx2<F>(_mm256_mul_ps(load8_avx2<In>(w + i + 24), s));
         const __m256i bytes = _mm256_packus_epi16(_mm256_packs_epi32(c0, c1), _mm256_packs_epi32(c2, c3));
         _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i), _mm256_permutevar8x32_epi32(bytes, order));
     }
     return i;
 }
 
-inline bool cpu_has_avx2() {
-    static const bool has = __builtin_cpu_supports("avx2");
-    return has;
-}
 #endif
 
 // out[i] = fp8_quantize_element<F>(w[i], qscale) for i < n.
@@ -101,7 +100,7 @@ template <class F>
 inline void fp8_encode_span(const float* w, float qscale, uint8_t* out, int64_t n) {
     int64_t i = 0;
 #if defined(CTQ_FP8_AVX2)
-    if (cpu_has_avx2()) i = fp8_encode_span_avx2<F>(w, qscale, out, n);
+    if (cpu_has_avx2()) i = fp8_encode_span_avx2<F, F32Input>(w, qscale, out, n);
 #endif
 #if defined(__SSE2__)
     const __m128 s = _mm_set1_ps(qscale);
@@ -116,6 +115,19 @@ inline void fp8_encode_span(const float* w, float qscale, uint8_t* out, int64_t 
     }
 #endif
     for (; i < n; ++i) out[i] = fp8_quantize_element<F>(w[i], qscale);
+}
+
+// The same from a span of the weight as stored: AVX2 reads BF16/F16 directly, whatever it
+// leaves goes through F32 pieces.
+template <class F, class In>
+inline void fp8_encode_stored_span(const typename In::Stored* w, float qscale, uint8_t* out, int64_t n) {
+    int64_t i = 0;
+#if defined(CTQ_FP8_AVX2)
+    if (cpu_has_avx2()) i = fp8_encode_span_avx2<F, In>(w, qscale, out, n);
+#endif
+    for_each_f32_piece<In>(w + i, n - i, [&](const float* x, int64_t at, int64_t len) {
+        fp8_encode_span<F>(x, qscale, out + i + at, len);
+    });
 }
 
 }  // namespace ctq::kern

@@ -2,7 +2,6 @@
 // round-to-nearest quantization. Inner loops run over one tile's contiguous columns of a row
 // with the format fixed at compile time (and SIMD, fp8_simd.hpp); threads split rows.
 #include "fp8_simd.hpp"
-#include "weight_input.hpp"
 
 #include <ctq/kernels/fp8.hpp>
 #include <ctq/kernels/parallel.hpp>
@@ -31,9 +30,7 @@ void accumulate_row_amax(const typename In::Stored* row, const Fp8Tiling& t, uin
 template <class F, class In>
 void encode_row(const typename In::Stored* row, const Fp8Tiling& t, const float* qs, uint8_t* out) {
     for (int64_t c0 = 0, j = 0; c0 < t.cols; c0 += t.tile_cols, ++j)
-        for_each_f32_piece<In>(row + c0, std::min(t.tile_cols, t.cols - c0), [&](const float* x, int64_t at, int64_t n) {
-            fp8_encode_span<F>(x, qs[j], out + c0 + at, n);
-        });
+        fp8_encode_stored_span<F, In>(row + c0, qs[j], out + c0, std::min(t.tile_cols, t.cols - c0));
 }
 
 template <class In>

@@ -81,18 +81,51 @@ void encode_span(const float* w, int64_t n, float apply, int8_t* q) {
     for (int64_t c = 0; c < n; ++c) q[c] = int8_encode(kMode, w[c], apply);
 }
 
+#if defined(CTQ_CPU_AVX2)
+// Eight codes of encode_span in int32 lanes. min/max clamp as int8_clamp127 does (no NaN gets
+// here) and cvtps rounds half to even under the default rounding mode, as int8_rne does.
+template <Int8Mode kMode, class In>
+__attribute__((target("avx2,f16c"))) inline __m256i int8_codes8_avx2(const typename In::Stored* w, __m256 apply) {
+    const __m256 v = load8_avx2<In>(w);
+    const __m256 x = kMode == Int8Mode::Block ? _mm256_div_ps(v, apply) : _mm256_mul_ps(v, apply);
+    return _mm256_cvtps_epi32(_mm256_max_ps(_mm256_min_ps(x, _mm256_set1_ps(127.f)), _mm256_set1_ps(-127.f)));
+}
+
+// encode_span on whole 32-element steps, read as stored; returns how far it got.
+template <Int8Mode kMode, class In>
+__attribute__((target("avx2,f16c"))) int64_t encode_span_avx2(const typename In::Stored* w, int64_t n, float apply,
+                                                               int8_t* q) {
+    const __m256 a = _mm256_set1_ps(apply);
+    const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);  // packs work per 128-bit half
+    int64_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        const __m256i lo = _mm256_packs_epi32(int8_codes8_avx2<kMode, In>(w + i, a), int8_codes8_avx2<kMode, In>(w + i + 8, a));
+        const __m256i hi = _mm256_packs_epi32(int8_codes8_avx2<kMode, In>(w + i + 16, a), int8_codes8_avx2<kMode, In>(w + i + 24, a));
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(q + i), _mm256_permutevar8x32_epi32(_mm256_packs_epi16(lo, hi), order));
+    }
+    return i;
+}
+#endif
+
+template <Int8Mode kMode, class In>
+void encode_stored_span(const typename In::Stored* w, int64_t n, float apply, int8_t* q) {
+    int64_t i = 0;
+#if defined(CTQ_CPU_AVX2)
+    if (cpu_has_avx2()) i = encode_span_avx2<kMode, In>(w, n, apply, q);
+#endif
+    for_each_f32_piece<In>(w + i, n - i, [&](const float* x, int64_t at, int64_t len) {
+        encode_span<kMode>(x, len, apply, q + i + at);
+    });
+}
+
 template <Int8Mode kMode, class In>
 void encode_rows(const typename In::Stored* w, const Int8Tiling& t, const float* apply, int8_t* q, int64_t r0,
                  int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
         const float* tile_row = apply + (r / t.tile_rows) * t.grid_cols();
-        for (int64_t c0 = 0, tc = 0; c0 < t.cols; c0 += t.tile_cols, ++tc) {
-            int8_t* out = q + r * t.cols + c0;
-            for_each_f32_piece<In>(w + r * t.cols + c0, std::min(t.tile_cols, t.cols - c0),
-                                   [&](const float* x, int64_t at, int64_t n) {
-                                       encode_span<kMode>(x, n, tile_row[tc], out + at);
-                                   });
-        }
+        for (int64_t c0 = 0, tc = 0; c0 < t.cols; c0 += t.tile_cols, ++tc)
+            encode_stored_span<kMode, In>(w + r * t.cols + c0, std::min(t.tile_cols, t.cols - c0), tile_row[tc],
+                                          q + r * t.cols + c0);
     }
 }
 

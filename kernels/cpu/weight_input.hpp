@@ -23,7 +23,7 @@
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
-#define CTQ_WEIGHT_F16C 1
+#define CTQ_CPU_AVX2 1
 #endif
 
 namespace ctq::kern {
@@ -63,7 +63,7 @@ struct Half16Input {
 using Bf16Input = Half16Input<bf16_to_f32>;
 using F16Input = Half16Input<f16_to_f32>;
 
-#if defined(CTQ_WEIGHT_F16C)
+#if defined(CTQ_CPU_AVX2)
 __attribute__((target("avx,f16c"))) inline void f16_widen_f16c(const uint16_t* src, int64_t n, float* dst) {
     int64_t i = 0;
     for (; i + 8 <= n; i += 8)
@@ -74,12 +74,31 @@ inline bool cpu_has_f16c() {
     static const bool has = __builtin_cpu_supports("f16c") && __builtin_cpu_supports("avx");
     return has;
 }
+
+// Eight weights as F32 lanes, read as stored: BF16 is the top half of an F32, and F16C widens
+// F16 exactly. For the AVX2 bodies of the encoders (fp8_simd.hpp, int8_quant.cpp).
+template <class In>
+__attribute__((target("avx2,f16c"))) inline __m256 load8_avx2(const typename In::Stored* p) {
+    if constexpr (std::is_same_v<In, F32Input>) {
+        return _mm256_loadu_ps(p);
+    } else {
+        const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+        if constexpr (std::is_same_v<In, F16Input>) return _mm256_cvtph_ps(h);
+        return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+    }
+}
+
+// Every AVX2 CPU has F16C; both are checked all the same.
+inline bool cpu_has_avx2() {
+    static const bool has = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c");
+    return has;
+}
 #endif
 
 // dst[i] = widen(src[i]) for i < n. F16C converts F16 exactly (IEEE half to single).
 template <class In>
 inline void widen_span(const typename In::Stored* src, int64_t n, float* dst) {
-#if defined(CTQ_WEIGHT_F16C)
+#if defined(CTQ_CPU_AVX2)
     if constexpr (std::is_same_v<In, F16Input>)
         if (cpu_has_f16c()) return f16_widen_f16c(src, n, dst);
 #endif
