@@ -54,6 +54,42 @@ void AsyncWriter::drain() {
     rethrow_locked();
 }
 
+void AsyncWriter::keep_written() {
+    std::lock_guard<std::mutex> lock(mu_);
+    keep_written_ = true;
+}
+
+std::vector<uint8_t> AsyncWriter::reuse(size_t n) {
+    std::vector<uint8_t> v;
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        auto best = kept_.end();  // the smallest kept buffer that holds n bytes
+        for (auto it = kept_.begin(); it != kept_.end(); ++it)
+            if (it->capacity() >= n && (best == kept_.end() || it->capacity() < best->capacity())) best = it;
+        if (best != kept_.end()) {
+            kept_bytes_ -= best->capacity();
+            v = std::move(*best);
+            kept_.erase(best);
+        }
+    }
+    v.resize(n);  // within the capacity: no allocation, no page faults
+    return v;
+}
+
+// Keeps a written buffer (one not kept is freed by the caller, outside the lock), dropping the
+// smallest kept ones beyond the bound: large ones are the costly ones to allocate.
+void AsyncWriter::keep_locked(std::vector<uint8_t>& bytes) {
+    if (!keep_written_ || bytes.capacity() < (64u << 10)) return;
+    kept_bytes_ += bytes.capacity();
+    kept_.push_back(std::move(bytes));
+    while (kept_bytes_ > max_bytes_ && kept_.size() > 1) {
+        auto smallest = std::min_element(kept_.begin(), kept_.end(),
+                                         [](const auto& a, const auto& b) { return a.capacity() < b.capacity(); });
+        kept_bytes_ -= smallest->capacity();
+        kept_.erase(smallest);
+    }
+}
+
 void AsyncWriter::run() {
     for (;;) {
         Item item;
@@ -87,6 +123,7 @@ void AsyncWriter::run() {
             std::lock_guard<std::mutex> lock(mu_);
             queued_bytes_ -= item.size();
             busy_ = false;
+            keep_locked(item.owned);
         }
         cv_.notify_all();
     }

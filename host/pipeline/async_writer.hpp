@@ -30,6 +30,14 @@ public:
     // Waits until everything queued is written (rethrowing a writer error).
     void drain();
 
+    // From now on, owned buffers once written are kept (up to the in-flight bound in bytes)
+    // for reuse() instead of being freed: a fresh multi-MB buffer per layer costs page faults
+    // and zero-filling on the producing thread.
+    void keep_written();
+    // A buffer of n bytes with unspecified contents: a kept one when one is large enough,
+    // else a new one.
+    std::vector<uint8_t> reuse(size_t n);
+
 private:
     struct Item {
         std::string name;
@@ -44,6 +52,9 @@ private:
     std::condition_variable cv_;
     std::deque<Item> queue_;
     uint64_t queued_bytes_ = 0;
+    bool keep_written_ = false;
+    std::vector<std::vector<uint8_t>> kept_;
+    uint64_t kept_bytes_ = 0;
     bool busy_ = false, stop_ = false;
     std::exception_ptr error_;
     std::thread thread_;
@@ -51,6 +62,7 @@ private:
     void enqueue(Item item);
     void run();
     void rethrow_locked();
+    void keep_locked(std::vector<uint8_t>& bytes);
 };
 
 }  // namespace ctq
