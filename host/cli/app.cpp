@@ -5,6 +5,8 @@
 #include "core/error.hpp"
 #include "io/safetensors_writer.hpp"
 #include "pipeline/convert.hpp"
+#include "pipeline/cuda_startup.hpp"
+#include "pipeline/layer_worker.hpp"  // parse_device
 #include "plugins/registry.hpp"
 
 #include <csignal>
@@ -67,6 +69,16 @@ int cmd_convert(const std::vector<std::string>& args, Registry& registry) {
         std::fputs(parsed.message.c_str(), stdout);
         return parsed.status;
     }
+    // The CUDA context is created in the background while the input is opened and planned.
+    if (parsed.options->dry_run.empty() && parsed.options->device.rfind("cuda", 0) == 0) {
+        try {
+            start_cuda(parse_device(parsed.options->device));
+        } catch (const CtqError&) {  // a malformed --device is reported by the conversion itself
+        }
+    }
+    struct FinishCudaStart {
+        ~FinishCudaStart() { finish_cuda_start(); }
+    } finish_on_any_exit;
     return run_convert(*parsed.options, registry);
 }
 

@@ -1,16 +1,22 @@
 #include "pipeline/gpu_quantizer.hpp"
 
 #include "core/error.hpp"
+#include "pipeline/cuda_startup.hpp"
 
 #ifdef CTQ_HAVE_CUDA
+#include "pipeline/staging_ring.hpp"
+
+#include <ctq/dtype.hpp>
 #include <ctq/kernels/convert.hpp>
 #include <ctq/kernels/parallel.hpp>
 
 #include <cuda_runtime.h>
 
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
-#include <vector>
 #endif
 
 namespace ctq {
@@ -21,6 +27,12 @@ namespace {
 
 void check(cudaError_t s, const char* what) {
     if (s != cudaSuccess) throw CtqError(std::string("CUDA: ") + what + ": " + cudaGetErrorString(s));
+}
+
+void* alloc_pinned(size_t n) {
+    void* p = nullptr;
+    check(cudaMallocHost(&p, n), "pinned staging buffer");
+    return p;
 }
 
 // A device or pinned buffer that only grows.
@@ -41,33 +53,95 @@ struct Buffer {
     }
 };
 
+// Several threads: one core's copy between host buffers is slower than PCIe.
+void parallel_copy(void* dst, const void* src, size_t n) {
+    constexpr int64_t kPiece = 2 << 20;
+    const int64_t bytes = static_cast<int64_t>(n);
+    kern::parallel_for((bytes + kPiece - 1) / kPiece, kPiece, [&](int64_t b, int64_t e) {
+        const int64_t from = b * kPiece, to = std::min(e * kPiece, bytes);
+        std::memcpy(static_cast<uint8_t*>(dst) + from, static_cast<const uint8_t*>(src) + from,
+                    static_cast<size_t>(to - from));
+    });
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+bool has_cuda_path(const LayoutOps& ops) { return ops.desc().flags & CTQ_LAYOUT_SUPPORTS_CUDA; }
+
+// CTQ_CUDA_START=wait: every GPU layer waits for the device instead of going to the CPU while
+// it starts (for tests of the GPU path on models the CPU would finish first).
+bool always_wait_for_device() {
+    const char* v = std::getenv("CTQ_CUDA_START");
+    return v && std::string(v) == "wait";
+}
+
 }  // namespace
 
 struct GpuQuantizer::Impl {
     int device = 0;
+    const SafetensorsReader& reader;
+    AsyncWriter& writer;
+    std::vector<const TensorInfo*> order;  // the GPU layers, when expect() gave them
+    bool order_known = false;
+    bool always_wait = always_wait_for_device();
+    bool ready = false;  // device current on this thread, stream and staging made
     cudaStream_t stream = nullptr;
-    Buffer staging{nullptr, 0, true}, stored, f32;
-    std::vector<Buffer> outs;
+    std::unique_ptr<StagingRing> staging;
+    Buffer stored, f32;
+    std::vector<Buffer> outs, host_outs;  // per output tensor: device, then pinned
+    size_t on_gpu = 0, on_cpu_while_starting = 0;
+    double startup_waited = 0;
+
+    Impl(int d, const SafetensorsReader& r, AsyncWriter& w) : device(d), reader(r), writer(w) {}
+    bool use(const LayoutOps& ops, const TensorInfo& info);
+    void become_ready();
 };
 
-GpuQuantizer::GpuQuantizer(int device_index) : impl_(std::make_unique<Impl>()) {
-    int count = 0;
-    if (cudaGetDeviceCount(&count) != cudaSuccess || count == 0)
-        throw CtqError("--device cuda: no CUDA device is available on this machine");
-    if (device_index < 0 || device_index >= count)
-        throw CtqError("--device cuda:" + std::to_string(device_index) + ": this machine has " +
-                       std::to_string(count) + " CUDA device(s)");
-    impl_->device = device_index;
-    check(cudaSetDevice(device_index), "cudaSetDevice");
-    check(cudaStreamCreateWithFlags(&impl_->stream, cudaStreamNonBlocking), "cudaStreamCreate");
+// Whether the layer goes to the GPU: it must have a CUDA path, and the device must be up --
+// or be waited for, when this is the last GPU layer (or the order is unknown).
+bool GpuQuantizer::Impl::use(const LayoutOps& ops, const TensorInfo& info) {
+    if (!has_cuda_path(ops)) return false;
+    if (ready) return true;
+    const bool must_wait = always_wait || !order_known || order.empty() || &info == order.back();
+    if (!must_wait && !cuda_ready(device)) return false;
+    const auto start = std::chrono::steady_clock::now();
+    wait_cuda(device);
+    startup_waited += seconds_since(start);
+    become_ready();
+    return true;
+}
+
+void GpuQuantizer::Impl::become_ready() {
+    check(cudaSetDevice(device), "cudaSetDevice");  // the current device is per thread
+    check(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), "cudaStreamCreate");
+    staging = std::make_unique<StagingRing>(reader, alloc_pinned, [](void* p) { cudaFreeHost(p); });
+    if (order_known) staging->expect(order);
+    size_t largest_bytes = 0, largest_numel = 0;  // sized once for the model
+    for (const TensorInfo* t : order) {
+        largest_bytes = std::max<size_t>(largest_bytes, t->nbytes());
+        largest_numel = std::max<size_t>(largest_numel, t->numel());
+    }
+    stored.reserve(largest_bytes, "device input buffer");
+    f32.reserve(largest_numel * sizeof(float), "device F32 buffer");
+    writer.keep_written();
+    ready = true;
+}
+
+GpuQuantizer::GpuQuantizer(int device_index, const SafetensorsReader& reader, AsyncWriter& writer)
+    : impl_(std::make_unique<Impl>(device_index, reader, writer)) {
+    start_cuda(device_index);
 }
 
 GpuQuantizer::~GpuQuantizer() {
-    impl_->staging.release();
-    impl_->stored.release();
-    impl_->f32.release();
-    for (auto& b : impl_->outs) b.release();
-    if (impl_->stream) cudaStreamDestroy(impl_->stream);
+    Impl& m = *impl_;
+    m.staging.reset();
+    m.stored.release();
+    m.f32.release();
+    for (auto& b : m.outs) b.release();
+    for (auto& b : m.host_outs) b.release();
+    if (m.stream) cudaStreamDestroy(m.stream);
 }
 
 bool GpuQuantizer::available() {
@@ -75,21 +149,45 @@ bool GpuQuantizer::available() {
     return cudaGetDeviceCount(&count) == cudaSuccess && count > 0;
 }
 
-bool GpuQuantizer::quantize(const LayoutOps& ops, const TensorInfo& info, const uint8_t* stored, QuantizedLayer& q) {
-    if (!(ops.desc().flags & CTQ_LAYOUT_SUPPORTS_CUDA)) return false;
+void GpuQuantizer::expect(const std::vector<PlannedTensor>& planned) {
     Impl& m = *impl_;
+    m.order.clear();
+    for (const PlannedTensor& t : planned)
+        if (t.plan.action == PlanAction::Quantize && t.plan.method != RoundingMethod::Learned && t.ops &&
+            has_cuda_path(*t.ops))
+            m.order.push_back(t.input);
+    m.order_known = true;
+    if (m.staging) m.staging->expect(m.order);
+}
+
+QuantizedLayer GpuQuantizer::allocate(const LayoutOps& ops, const TensorInfo& info) {
+    const int64_t rows = info.shape[0], cols = info.shape[1];
+    if (!impl_->use(ops, info)) return ops.allocate(rows, cols);
+    QuantizedLayer q;
+    q.rows = rows;
+    q.cols = cols;
+    q.specs = ops.specs(rows, cols);
+    for (const ctq_tensor_spec& s : q.specs) {
+        uint64_t n = 1;
+        for (int i = 0; i < s.ndim; ++i) n *= static_cast<uint64_t>(s.shape[i]);
+        const auto bytes = byte_size(static_cast<ctq_dtype>(s.dtype), n);
+        if (!bytes) return ops.allocate(rows, cols);  // which names the impossible output
+        q.buffers.push_back(impl_->writer.reuse(static_cast<size_t>(*bytes)));
+    }
+    return q;
+}
+
+bool GpuQuantizer::quantize(const LayoutOps& ops, const TensorInfo& info, QuantizedLayer& q) {
+    Impl& m = *impl_;
+    if (!m.use(ops, info)) {
+        m.on_cpu_while_starting += has_cuda_path(ops);
+        return false;
+    }
+    const uint8_t* host = m.staging->take(info);
     const uint64_t n = info.numel();
-    m.staging.reserve(info.nbytes(), "pinned staging buffer");
     m.stored.reserve(info.nbytes(), "device input buffer");
     m.f32.reserve(n * sizeof(float), "device F32 buffer");
-    // Several threads: one core's memcpy from the page cache is slower than PCIe.
-    constexpr int64_t kChunk = 8 << 20;
-    const int64_t bytes = static_cast<int64_t>(info.nbytes());
-    kern::parallel_for((bytes + kChunk - 1) / kChunk, kChunk, [&](int64_t b, int64_t e) {
-        const int64_t from = b * kChunk, to = std::min(e * kChunk, bytes);
-        std::memcpy(static_cast<uint8_t*>(m.staging.ptr) + from, stored + from, static_cast<size_t>(to - from));
-    });
-    check(cudaMemcpyAsync(m.stored.ptr, m.staging.ptr, info.nbytes(), cudaMemcpyHostToDevice, m.stream), "copy to device");
+    check(cudaMemcpyAsync(m.stored.ptr, host, info.nbytes(), cudaMemcpyHostToDevice, m.stream), "copy to device");
     kern::to_f32_cuda(m.stored.ptr, info.dtype, static_cast<int64_t>(n), static_cast<float*>(m.f32.ptr), m.stream);
 
     const ctq_device dev{CTQ_DEVICE_CUDA, m.device, m.stream};
@@ -97,26 +195,54 @@ bool GpuQuantizer::quantize(const LayoutOps& ops, const TensorInfo& info, const 
     w.device = dev;
     std::vector<ctq_tensor_view> views = q.views();
     m.outs.resize(views.size());
+    m.host_outs.resize(views.size(), Buffer{nullptr, 0, true});
     for (size_t i = 0; i < views.size(); ++i) {
         m.outs[i].reserve(q.buffers[i].size(), "device output buffer");
         views[i].data = m.outs[i].ptr;
         views[i].device = dev;
     }
-    if (!ops.try_quantize(w, views)) return false;
-    for (size_t i = 0; i < views.size(); ++i)
-        check(cudaMemcpyAsync(q.buffers[i].data(), m.outs[i].ptr, q.buffers[i].size(), cudaMemcpyDeviceToHost, m.stream),
+    if (!ops.try_quantize(w, views)) {
+        for (auto& b : q.buffers) std::fill(b.begin(), b.end(), uint8_t(0));  // kept buffers hold old bytes
+        return false;
+    }
+    // Pinned on the way back: a copy to pageable memory runs at a fraction of the bus's speed.
+    for (size_t i = 0; i < views.size(); ++i) {
+        m.host_outs[i].reserve(q.buffers[i].size(), "pinned output buffer");
+        check(cudaMemcpyAsync(m.host_outs[i].ptr, m.outs[i].ptr, q.buffers[i].size(), cudaMemcpyDeviceToHost,
+                              m.stream),
               "copy to host");
+    }
     check(cudaStreamSynchronize(m.stream), "quantize on the GPU");
+    for (size_t i = 0; i < views.size(); ++i) parallel_copy(q.buffers[i].data(), m.host_outs[i].ptr, q.buffers[i].size());
+    ++m.on_gpu;
     return true;
+}
+
+std::string GpuQuantizer::summary() const {
+    const Impl& m = *impl_;
+    char line[256];
+    std::snprintf(line, sizeof line,
+                  "GPU: %zu layers on the device, %zu on the CPU while CUDA started (%.2f s waited for it); "
+                  "%.2f s waited for reads ahead (%zu of %zu read ahead)",
+                  m.on_gpu, m.on_cpu_while_starting, m.startup_waited, m.staging ? m.staging->seconds_waited() : 0.0,
+                  m.staging ? m.staging->tensors_read_ahead() : size_t(0), m.on_gpu);
+    return line;
 }
 
 #else  // no CUDA compiled in
 
 struct GpuQuantizer::Impl {};
-GpuQuantizer::GpuQuantizer(int) { throw CtqError("--device cuda: this ctq was built without CUDA"); }
+GpuQuantizer::GpuQuantizer(int, const SafetensorsReader&, AsyncWriter&) {
+    throw CtqError("--device cuda: this ctq was built without CUDA");
+}
 GpuQuantizer::~GpuQuantizer() = default;
 bool GpuQuantizer::available() { return false; }
-bool GpuQuantizer::quantize(const LayoutOps&, const TensorInfo&, const uint8_t*, QuantizedLayer&) { return false; }
+void GpuQuantizer::expect(const std::vector<PlannedTensor>&) {}
+QuantizedLayer GpuQuantizer::allocate(const LayoutOps& ops, const TensorInfo& info) {
+    return ops.allocate(info.shape[0], info.shape[1]);
+}
+bool GpuQuantizer::quantize(const LayoutOps&, const TensorInfo&, QuantizedLayer&) { return false; }
+std::string GpuQuantizer::summary() const { return {}; }
 
 #endif
 

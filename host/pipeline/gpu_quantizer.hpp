@@ -1,26 +1,48 @@
-// Round-to-nearest on the GPU for layouts that accept CUDA views: the stored weight goes from
-// the mapping through a pinned buffer to the device, is widened to F32 there, quantized by the
-// layout plugin on the device, and its outputs come back to host buffers. Device buffers are
-// reused across layers (grown to the largest), so a model costs a few allocations in all.
+// Round-to-nearest on the GPU for layouts that accept CUDA views. The stored weights of the
+// planned GPU layers are read ahead into pinned staging memory (StagingRing, so reading layer
+// i+1 overlaps the device work on layer i), copied to the device, widened to F32 there and
+// quantized by the layout plugin; the outputs come back through pinned memory into buffers the
+// writer hands back once written (no fresh page faults per layer). While the CUDA context is
+// still being created (cuda_startup.hpp), layers are quantized on the CPU instead: same bits,
+// no idle wait. Device and pinned buffers grow to the largest layer and are reused.
 #pragma once
 
+#include "io/safetensors_reader.hpp"
 #include "io/tensor_info.hpp"
+#include "pipeline/async_writer.hpp"
+#include "pipeline/output_plan.hpp"
 #include "quant/layout_ops.hpp"
 
 #include <memory>
+#include <string>
+#include <vector>
 
 namespace ctq {
 
 class GpuQuantizer {
 public:
-    // Throws CtqError when CUDA is not compiled in or the device cannot be used.
-    explicit GpuQuantizer(int device_index);
+    // Starts the device's initialisation if the CLI has not already; its errors surface when
+    // the GPU is first needed. Throws CtqError when CUDA is not compiled in.
+    GpuQuantizer(int device_index, const SafetensorsReader& reader, AsyncWriter& writer);
     ~GpuQuantizer();
     GpuQuantizer(const GpuQuantizer&) = delete;
     GpuQuantizer& operator=(const GpuQuantizer&) = delete;
 
-    // False when the layout has no CUDA path (the caller then quantizes on the CPU).
-    bool quantize(const LayoutOps& ops, const TensorInfo& info, const uint8_t* stored, QuantizedLayer& q);
+    // The planned tensors in processing order: the GPU layers among them are read ahead, and
+    // the last one waits for a device still starting (so its errors always surface). Without
+    // this call every GPU layer waits for the device.
+    void expect(const std::vector<PlannedTensor>& planned);
+
+    // The layer's output buffers: kept ones from the writer when the GPU will quantize it,
+    // fresh zeroed ones (ops.allocate) otherwise.
+    QuantizedLayer allocate(const LayoutOps& ops, const TensorInfo& info);
+
+    // False when the layer stays on the CPU (the layout has no CUDA path, or the device is still
+    // starting); q is then zero-filled for the CPU quantizer.
+    bool quantize(const LayoutOps& ops, const TensorInfo& info, QuantizedLayer& q);
+
+    // One line for the run's time summary.
+    std::string summary() const;
 
     static bool available();
 

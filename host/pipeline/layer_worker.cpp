@@ -45,12 +45,18 @@ LayerWorker::LayerWorker(const ConvertOptions& options, const Registry& registry
     : options_(options), registry_(registry), reader_(reader), writer_(writer),
       measure_(!options.report.empty() || options.verbose == "VERBOSE" || options.verbose == "DEBUG") {
     const int device = parse_device(options.device);
-    if (device >= 0) gpu_ = std::make_unique<GpuQuantizer>(device);
+    if (device >= 0) gpu_ = std::make_unique<GpuQuantizer>(device, reader_, writer_);
     if (!options.bias_correction.empty())
         calibration_ = engine().make_bias_calibration(static_cast<uint64_t>(options.manual_seed), options.calib_samples);
 }
 
 LayerWorker::~LayerWorker() = default;
+
+void LayerWorker::plan_ahead(const std::vector<PlannedTensor>& planned) {
+    if (gpu_) gpu_->expect(planned);
+}
+
+std::string LayerWorker::device_summary() const { return gpu_ ? gpu_->summary() : std::string(); }
 
 const float* LayerWorker::load_f32(const TensorInfo& info) {
     const uint64_t n = info.numel();
@@ -88,7 +94,7 @@ LayerOutcome LayerWorker::process(const PlannedTensor& t) {
 }
 
 bool LayerWorker::quantize_on_gpu(const PlannedTensor& t, QuantizedLayer& q) {
-    return gpu_ && gpu_->quantize(*t.ops, *t.input, reader_.data(*t.input), q);
+    return gpu_ && gpu_->quantize(*t.ops, *t.input, q);
 }
 
 LayerOutcome LayerWorker::quantize(const PlannedTensor& t) {
@@ -97,7 +103,7 @@ LayerOutcome LayerWorker::quantize(const PlannedTensor& t) {
     const int64_t rows = info.shape[0], cols = info.shape[1];
     const LayoutOps& ops = *t.ops;
     const bool learned_planned = t.plan.method == RoundingMethod::Learned;
-    QuantizedLayer q = ops.allocate(rows, cols);
+    QuantizedLayer q = gpu_ && !learned_planned ? gpu_->allocate(ops, info) : ops.allocate(rows, cols);
     const float* w = nullptr;
     const bool on_gpu = !learned_planned && quantize_on_gpu(t, q);
     // Round-to-nearest that needs no F32 weight of its own reads the mapping as stored. A weight

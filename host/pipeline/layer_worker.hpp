@@ -31,6 +31,9 @@ public:
                 AsyncWriter& writer);
     ~LayerWorker();
     LayerOutcome process(const PlannedTensor& t);
+    // The tensors process() will get, in order, so the GPU path can read ahead.
+    void plan_ahead(const std::vector<PlannedTensor>& planned);
+    std::string device_summary() const;  // a line for the time summary, empty on the CPU
 
 private:
     const ConvertOptions& options_;
