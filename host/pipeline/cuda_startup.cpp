@@ -2,7 +2,6 @@
 
 #include "core/error.hpp"
 
-#include <chrono>
 #include <future>
 #include <mutex>
 #include <string>
@@ -65,14 +64,7 @@ void start_cuda(int device) {
 #endif
 }
 
-bool cuda_ready(int device) {
-    const auto done = started(device);
-    if (done.wait_for(std::chrono::seconds(0)) != std::future_status::ready) return false;
-    done.get();  // rethrows the start's error
-    return true;
-}
-
-void wait_cuda(int device) { started(device).get(); }
+void wait_cuda(int device) { started(device).get(); }  // rethrows the start's error
 
 void finish_cuda_start() noexcept {
     Startup& s = startup();

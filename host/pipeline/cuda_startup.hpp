@@ -9,11 +9,8 @@ namespace ctq {
 // been started for that device, when device < 0 (the CPU), or when CUDA is not compiled in.
 void start_cuda(int device);
 
-// True once the device is ready for this process (the calling thread still has to make it its
-// current device). Throws CtqError when initialisation failed (no device, bad index, driver).
-bool cuda_ready(int device);
-
-// Blocks until the device is ready; throws CtqError as cuda_ready does.
+// Blocks until the device is ready for this process (the calling thread still has to make it
+// its current device). Throws CtqError when initialisation failed (no device, bad index, driver).
 void wait_cuda(int device);
 
 // Waits for a start still running, ignoring its errors: the CUDA runtime is torn down at exit,

@@ -17,6 +17,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <future>
+#include <optional>
 #endif
 
 namespace ctq {
@@ -70,6 +72,13 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
 
 bool has_cuda_path(const LayoutOps& ops) { return ops.desc().flags & CTQ_LAYOUT_SUPPORTS_CUDA; }
 
+// Bytes of one output tensor; nullopt for a size no dtype can hold (ops.allocate names it).
+std::optional<uint64_t> spec_bytes(const ctq_tensor_spec& s) {
+    uint64_t n = 1;
+    for (int i = 0; i < s.ndim; ++i) n *= static_cast<uint64_t>(s.shape[i]);
+    return byte_size(static_cast<ctq_dtype>(s.dtype), n);
+}
+
 // CTQ_CUDA_START=wait: every GPU layer waits for the device instead of going to the CPU while
 // it starts (for tests of the GPU path on models the CPU would finish first).
 bool always_wait_for_device() {
@@ -84,40 +93,50 @@ struct GpuQuantizer::Impl {
     const SafetensorsReader& reader;
     AsyncWriter& writer;
     std::vector<const TensorInfo*> order;  // the GPU layers, when expect() gave them
+    std::vector<size_t> largest_out;       // bytes of each output of the GPU layers, at most
     bool order_known = false;
     bool always_wait = always_wait_for_device();
-    bool ready = false;  // device current on this thread, stream and staging made
+    std::future<void> prepared;  // the device started and the buffers made, on a thread of its own
+    bool ready = false;          // prepared, and the device current on this thread
     cudaStream_t stream = nullptr;
     std::unique_ptr<StagingRing> staging;
     Buffer stored, f32;
     std::vector<Buffer> outs, host_outs;  // per output tensor: device, then pinned
     size_t on_gpu = 0, on_cpu_while_starting = 0;
-    double startup_waited = 0;
+    double startup_waited = 0, setting_up = 0, on_device = 0, copying_out = 0;  // seconds, for summary()
 
     Impl(int d, const SafetensorsReader& r, AsyncWriter& w) : device(d), reader(r), writer(w) {}
     bool use(const LayoutOps& ops, const TensorInfo& info);
-    void become_ready();
+    void prepare();
+    void start_preparing() { prepared = std::async(std::launch::async, [this] { prepare(); }); }
 };
 
-// Whether the layer goes to the GPU: it must have a CUDA path, and the device must be up --
-// or be waited for, when this is the last GPU layer (or the order is unknown).
+// Whether the layer goes to the GPU: it must have a CUDA path, and the device must be prepared
+// -- or be waited for, when this is the last GPU layer (or the order is unknown).
 bool GpuQuantizer::Impl::use(const LayoutOps& ops, const TensorInfo& info) {
     if (!has_cuda_path(ops)) return false;
     if (ready) return true;
+    if (!prepared.valid()) start_preparing();  // expect() was not called
     const bool must_wait = always_wait || !order_known || order.empty() || &info == order.back();
-    if (!must_wait && !cuda_ready(device)) return false;
+    if (!must_wait && prepared.wait_for(std::chrono::seconds(0)) != std::future_status::ready) return false;
     const auto start = std::chrono::steady_clock::now();
-    wait_cuda(device);
+    prepared.get();  // rethrows the device's or the buffers' error
     startup_waited += seconds_since(start);
-    become_ready();
+    check(cudaSetDevice(device), "cudaSetDevice");  // the current device is per thread
+    writer.keep_written();
+    ready = true;
     return true;
 }
 
-void GpuQuantizer::Impl::become_ready() {
-    check(cudaSetDevice(device), "cudaSetDevice");  // the current device is per thread
+// On its own thread, so that pinning and allocating (tens of ms) overlaps the CPU's work too.
+void GpuQuantizer::Impl::prepare() {
+    wait_cuda(device);
+    const auto start = std::chrono::steady_clock::now();
+    check(cudaSetDevice(device), "cudaSetDevice");
     check(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), "cudaStreamCreate");
     staging = std::make_unique<StagingRing>(reader, alloc_pinned, [](void* p) { cudaFreeHost(p); });
-    if (order_known) staging->expect(order);
+    staging->expect(order);
+    staging->reserve_slots();
     size_t largest_bytes = 0, largest_numel = 0;  // sized once for the model
     for (const TensorInfo* t : order) {
         largest_bytes = std::max<size_t>(largest_bytes, t->nbytes());
@@ -125,8 +144,13 @@ void GpuQuantizer::Impl::become_ready() {
     }
     stored.reserve(largest_bytes, "device input buffer");
     f32.reserve(largest_numel * sizeof(float), "device F32 buffer");
-    writer.keep_written();
-    ready = true;
+    outs.resize(largest_out.size());
+    host_outs.resize(largest_out.size(), Buffer{nullptr, 0, true});
+    for (size_t i = 0; i < largest_out.size(); ++i) {
+        outs[i].reserve(largest_out[i], "device output buffer");
+        host_outs[i].reserve(largest_out[i], "pinned output buffer");
+    }
+    setting_up = seconds_since(start);
 }
 
 GpuQuantizer::GpuQuantizer(int device_index, const SafetensorsReader& reader, AsyncWriter& writer)
@@ -136,6 +160,7 @@ GpuQuantizer::GpuQuantizer(int device_index, const SafetensorsReader& reader, As
 
 GpuQuantizer::~GpuQuantizer() {
     Impl& m = *impl_;
+    if (m.prepared.valid()) m.prepared.wait();  // its error, if any, was not needed
     m.staging.reset();
     m.stored.release();
     m.f32.release();
@@ -151,13 +176,18 @@ bool GpuQuantizer::available() {
 
 void GpuQuantizer::expect(const std::vector<PlannedTensor>& planned) {
     Impl& m = *impl_;
-    m.order.clear();
-    for (const PlannedTensor& t : planned)
-        if (t.plan.action == PlanAction::Quantize && t.plan.method != RoundingMethod::Learned && t.ops &&
-            has_cuda_path(*t.ops))
-            m.order.push_back(t.input);
+    if (m.prepared.valid() || m.ready) return;  // the buffers are (being) made for an order already
+    for (const PlannedTensor& t : planned) {
+        if (t.plan.action != PlanAction::Quantize || t.plan.method == RoundingMethod::Learned || !t.ops ||
+            !has_cuda_path(*t.ops))
+            continue;
+        m.order.push_back(t.input);
+        if (m.largest_out.size() < t.specs.size()) m.largest_out.resize(t.specs.size());
+        for (size_t i = 0; i < t.specs.size(); ++i)
+            m.largest_out[i] = std::max<size_t>(m.largest_out[i], spec_bytes(t.specs[i]).value_or(0));
+    }
     m.order_known = true;
-    if (m.staging) m.staging->expect(m.order);
+    m.start_preparing();
 }
 
 QuantizedLayer GpuQuantizer::allocate(const LayoutOps& ops, const TensorInfo& info) {
@@ -168,9 +198,7 @@ QuantizedLayer GpuQuantizer::allocate(const LayoutOps& ops, const TensorInfo& in
     q.cols = cols;
     q.specs = ops.specs(rows, cols);
     for (const ctq_tensor_spec& s : q.specs) {
-        uint64_t n = 1;
-        for (int i = 0; i < s.ndim; ++i) n *= static_cast<uint64_t>(s.shape[i]);
-        const auto bytes = byte_size(static_cast<ctq_dtype>(s.dtype), n);
+        const auto bytes = spec_bytes(s);
         if (!bytes) return ops.allocate(rows, cols);  // which names the impossible output
         q.buffers.push_back(impl_->writer.reuse(static_cast<size_t>(*bytes)));
     }
@@ -184,6 +212,7 @@ bool GpuQuantizer::quantize(const LayoutOps& ops, const TensorInfo& info, Quanti
         return false;
     }
     const uint8_t* host = m.staging->take(info);
+    const auto start = std::chrono::steady_clock::now();
     const uint64_t n = info.numel();
     m.stored.reserve(info.nbytes(), "device input buffer");
     m.f32.reserve(n * sizeof(float), "device F32 buffer");
@@ -194,8 +223,10 @@ bool GpuQuantizer::quantize(const LayoutOps& ops, const TensorInfo& info, Quanti
     ctq_tensor_view w = cpu_view(m.f32.ptr, CTQ_DTYPE_F32, {q.rows, q.cols});
     w.device = dev;
     std::vector<ctq_tensor_view> views = q.views();
-    m.outs.resize(views.size());
-    m.host_outs.resize(views.size(), Buffer{nullptr, 0, true});
+    if (m.outs.size() < views.size()) {  // never shrunk: a dropped Buffer would leak its memory
+        m.outs.resize(views.size());
+        m.host_outs.resize(views.size(), Buffer{nullptr, 0, true});
+    }
     for (size_t i = 0; i < views.size(); ++i) {
         m.outs[i].reserve(q.buffers[i].size(), "device output buffer");
         views[i].data = m.outs[i].ptr;
@@ -213,19 +244,26 @@ bool GpuQuantizer::quantize(const LayoutOps& ops, const TensorInfo& info, Quanti
               "copy to host");
     }
     check(cudaStreamSynchronize(m.stream), "quantize on the GPU");
-    for (size_t i = 0; i < views.size(); ++i) parallel_copy(q.buffers[i].data(), m.host_outs[i].ptr, q.buffers[i].size());
+    const auto copy = std::chrono::steady_clock::now();
+    for (size_t i = 0; i < views.size(); ++i)
+        parallel_copy(q.buffers[i].data(), m.host_outs[i].ptr, q.buffers[i].size());
+    m.copying_out += seconds_since(copy);
+    m.on_device += std::chrono::duration<double>(copy - start).count();
     ++m.on_gpu;
     return true;
 }
 
 std::string GpuQuantizer::summary() const {
     const Impl& m = *impl_;
-    char line[256];
+    const StagingRing* staging = m.ready ? m.staging.get() : nullptr;  // else maybe still being made
+    char line[400];
     std::snprintf(line, sizeof line,
-                  "GPU: %zu layers on the device, %zu on the CPU while CUDA started (%.2f s waited for it); "
-                  "%.2f s waited for reads ahead (%zu of %zu read ahead)",
-                  m.on_gpu, m.on_cpu_while_starting, m.startup_waited, m.staging ? m.staging->seconds_waited() : 0.0,
-                  m.staging ? m.staging->tensors_read_ahead() : size_t(0), m.on_gpu);
+                  "GPU: %zu layers on the device, %zu on the CPU while CUDA started (%.2f s waited for it, %.2f s "
+                  "setting up buffers); %.2f s waited for reads ahead (%zu of %zu read ahead), %.2f s copying to, "
+                  "on and from the device, %.2f s copying results out of pinned memory",
+                  m.on_gpu, m.on_cpu_while_starting, m.startup_waited, m.ready ? m.setting_up : 0.0,
+                  staging ? staging->seconds_waited() : 0.0, staging ? staging->tensors_read_ahead() : size_t(0),
+                  m.on_gpu, m.on_device, m.copying_out);
     return line;
 }
 

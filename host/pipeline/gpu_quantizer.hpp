@@ -3,8 +3,9 @@
 // i+1 overlaps the device work on layer i), copied to the device, widened to F32 there and
 // quantized by the layout plugin; the outputs come back through pinned memory into buffers the
 // writer hands back once written (no fresh page faults per layer). While the CUDA context is
-// still being created (cuda_startup.hpp), layers are quantized on the CPU instead: same bits,
-// no idle wait. Device and pinned buffers grow to the largest layer and are reused.
+// still being created (cuda_startup.hpp) and the buffers made, on a thread of their own, layers
+// are quantized on the CPU instead: same bits, no idle wait. Device and pinned buffers are sized
+// once for the largest layer and reused.
 #pragma once
 
 #include "io/safetensors_reader.hpp"
@@ -28,9 +29,9 @@ public:
     GpuQuantizer(const GpuQuantizer&) = delete;
     GpuQuantizer& operator=(const GpuQuantizer&) = delete;
 
-    // The planned tensors in processing order: the GPU layers among them are read ahead, and
-    // the last one waits for a device still starting (so its errors always surface). Without
-    // this call every GPU layer waits for the device.
+    // The planned tensors in processing order (once): starts making the device's buffers for
+    // the GPU layers among them, which are read ahead; the last one waits for a device still
+    // starting (so its errors always surface). Without this call every GPU layer waits.
     void expect(const std::vector<PlannedTensor>& planned);
 
     // The layer's output buffers: kept ones from the writer when the GPU will quantize it,

@@ -76,6 +76,11 @@ void StagingRing::reserve(Slot& s, size_t n) {
     s.capacity = size;
 }
 
+void StagingRing::reserve_slots() {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (Slot& s : slots_) reserve(s, largest_);
+}
+
 void StagingRing::read(const TensorInfo& t, uint8_t* dst) const {
     const uint64_t n = t.nbytes();
     const int64_t pieces = static_cast<int64_t>((n + kPiece - 1) / kPiece);
@@ -92,7 +97,8 @@ void StagingRing::read(const TensorInfo& t, uint8_t* dst) const {
             const ssize_t got = ::pread(fd_, dst + off, to - off, static_cast<off_t>(at + off));
             if (got < 0 && errno == EINTR) continue;
             if (got < 0) fail(reader_.path().string(), t.name, std::string("cannot read: ") + std::strerror(errno));
-            if (got == 0) fail(reader_.path().string(), t.name, "the file ended early (was it changed while being read?)");
+            if (got == 0)
+                fail(reader_.path().string(), t.name, "the file ended early (was it changed while being read?)");
             off += static_cast<uint64_t>(got);
         }
     });

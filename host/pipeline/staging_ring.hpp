@@ -28,6 +28,10 @@ public:
     // The tensors take() will be asked for, in this order (pointers into the reader's list).
     void expect(std::vector<const TensorInfo*> order);
 
+    // Allocates both slots for the largest expected tensor now, on the calling thread (e.g. one
+    // preparing the device in the background), before the first take().
+    void reserve_slots();
+
     // t's stored bytes in staging memory, valid until the next take(). Waits for t when it is
     // being read ahead, reads it now otherwise; then starts reading the tensor expected after t.
     // Allocation runs on the calling thread (the one that owns the device context).

@@ -36,8 +36,8 @@ TEST_CASE("ctq --device cuda writes the same bytes as --device cpu") {
     for (const std::string dtype : {"BF16", "F16", "F32"}) {
         const std::string model = dir / ("model_" + dtype + ".safetensors");
         // 512-wide with several blocks: tensors of a few MB, enough to spread reads over threads.
-        const RunResult made = run_ctq("demo-model " + model + " --hidden 512 --double_blocks 2 --single_blocks 2 --dtype " +
-                                       dtype + " --seed 3");
+        const RunResult made = run_ctq("demo-model " + model +
+                                       " --hidden 512 --double_blocks 2 --single_blocks 2 --seed 3 --dtype " + dtype);
         REQUIRE_MESSAGE(made.status == 0, made.output);
         for (const std::string mode : {"", "--scaling_mode row", "--scaling_mode block", "--int8 --scaling_mode row",
                                        "--int8", "--int8 --scaling_mode row --convrot"}) {
@@ -51,7 +51,8 @@ TEST_CASE("ctq --device cuda writes the same bytes as --device cpu") {
             REQUIRE(expected.size() > 1000);
 
             const std::string gpu_out = dir / "gpu.safetensors";
-            const RunResult all_gpu = run_shell("CTQ_CUDA_START=wait " + ctq_exe() + common + " --device cuda -o " + gpu_out);
+            const RunResult all_gpu =
+                run_shell("CTQ_CUDA_START=wait " + ctq_exe() + common + " --device cuda -o " + gpu_out);
             REQUIRE_MESSAGE(all_gpu.status == 0, all_gpu.output);
             const GpuCounts counts = gpu_counts(all_gpu.output);
             CHECK_MESSAGE(counts.on_device > 0, all_gpu.output);
