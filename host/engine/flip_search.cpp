@@ -33,11 +33,10 @@
 // same flips are taken (the seed only enters through the SVD).
 #include "engine/problem.hpp"
 
-#include <ATen/Context.h>
-
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <utility>
 #include <vector>
 
 namespace ctq::engine {
@@ -52,6 +51,9 @@ constexpr double kStallGain = 3e-4;    // a round gains < 0.03 % of the current 
 constexpr int kMaxIdleRounds = 4;      // rounds in a row without an accepted batch
 constexpr int kMaxAdjustments = 24;    // price changes once the budget has bound
 constexpr double kBudgetSlack = 2e-4;  // "budget spent": within 0.02 % of ||E||^2
+constexpr int64_t kStartBatchDivisor = 4096;  // first batch: numel / 4096 flips ...
+constexpr int64_t kBatchGrowth = 2;           // ... x2 while gains come as predicted
+constexpr int64_t kExactSelect = int64_t(1) << 20;  // exact top-k up to 1M scores
 
 // Flat [M*N] working state of the search.
 struct FlipState {
@@ -90,26 +92,6 @@ std::vector<double> fetch(const std::vector<torch::Tensor>& scalars) {
     return std::vector<double>(host.data_ptr<double>(), host.data_ptr<double>() + host.numel());
 }
 
-// TF32 tensor cores for the candidate ranking GEMM on CUDA (8x the FP32 rate on Hopper): a
-// ranking error only costs a rejected or shortened batch, because acceptance is decided on the
-// FP32 projection. Everything else keeps full FP32 products.
-class RankingPrecision {
-public:
-    explicit RankingPrecision(bool cuda) : on_(cuda) {
-        if (!on_) return;
-        previous_ = at::globalContext().allowTF32CuBLAS();
-        at::globalContext().setAllowTF32CuBLAS(true);
-    }
-    ~RankingPrecision() {
-        if (on_) at::globalContext().setAllowTF32CuBLAS(previous_);
-    }
-    RankingPrecision(const RankingPrecision&) = delete;
-    RankingPrecision& operator=(const RankingPrecision&) = delete;
-
-private:
-    bool on_, previous_ = false;
-};
-
 // score = d||P||^2 / ||P_rtn||^2 + weight * d||E||^2 / ||E_rtn||^2, and the objective it moves.
 struct Objective {
     double inv_l0, inv_f0, weight;
@@ -123,7 +105,8 @@ public:
           objective_{1.0 / p.rtn_subspace2, 1.0 / p.rtn_full2, o.full_error_weight * kAnnealStart},
           floor_weight_(o.full_error_weight),
           budget_(o.max_full_ratio * o.max_full_ratio * p.rtn_full2 * (1 - 1e-7)),
-          batch_(std::max<int64_t>(64, p.w.numel() / 4096)),
+          start_batch_(std::max<int64_t>(64, p.w.numel() / kStartBatchDivisor)),
+          batch_(start_batch_),
           max_batch_(std::max<int64_t>(64, p.w.numel() / 16)) {
         const auto& u = p.sub.u;
         const auto& v = p.sub.v;
@@ -142,16 +125,17 @@ public:
         score.mul_(2).addcmul_(s_.delta, self_term_).mul_(s_.delta).mul_(objective_.inv_l0);
         score.add_(dfull, objective_.inv_f0 * objective_.weight);
         score.masked_fill_(dfull > static_cast<float>(budget_ - f2_), 0.0f);
-        // The most improving flips, ascending; those with score >= 0 are no candidates.
-        auto [best, order] = torch::topk(score, std::min<int64_t>(batch_, score.numel()), 0, /*largest=*/false);
+        const auto [best, order] = most_improving(score);
+        const int64_t candidates = best.numel();
+        if (candidates == 0) {
+            clock_.lap(&ms_.select_seconds);
+            return anneal();
+        }
         const auto df_all = dfull.index_select(0, order).to(torch::kFloat64);
-        // Longest prefix of improving flips that stays inside the full-error budget.
-        const auto improving = best < 0;
-        const auto fits = (((df_all.cumsum(0) + f2_) <= budget_) & improving).to(torch::kInt64).cumprod(0);
-        const auto counts = fetch({improving.sum(), fits.sum()});
-        const auto candidates = static_cast<int64_t>(counts[0]), affordable = static_cast<int64_t>(counts[1]);
+        // Longest prefix that stays inside the full-error budget.
+        const auto fits = ((df_all.cumsum(0) + f2_) <= budget_).to(torch::kInt64).cumprod(0);
+        const auto affordable = static_cast<int64_t>(fetch({fits.sum()})[0]);
         clock_.lap(&ms_.select_seconds);
-        if (candidates == 0) return anneal();
         if (affordable < candidates) tighten();
         const bool go_on = take_batch(best, df_all, order, affordable, candidates);
         clock_.lap(&ms_.update_seconds);
@@ -170,15 +154,36 @@ private:
     PhaseClock clock_;
     Objective objective_;
     double floor_weight_, budget_;
-    int64_t batch_, max_batch_;
+    int64_t start_batch_, batch_, max_batch_;
     torch::Tensor self_term_, pmat_;
     double f2_ = 0, j_ = 0;
     bool budget_bound_ = false;
     int idle_rounds_ = 0, adjustments_ = 0;
 
+    // The min(batch, #improving) most improving flips (score < 0), best first: scores and flat
+    // indices. Beyond kExactSelect elements a full top-k costs more than the rest of a round,
+    // so a threshold is read off a strided sample (set to pass ~1.25 batches) and only the
+    // elements under it are sorted. Deterministic: the sample, nonzero and a stable sort.
+    std::pair<torch::Tensor, torch::Tensor> most_improving(const torch::Tensor& score) const {
+        const int64_t n = score.numel(), want = std::min(batch_, n);
+        torch::Tensor pool;  // flat indices of the elements to rank
+        if (n <= kExactSelect) {
+            auto [values, order] = torch::topk(score, want, 0, /*largest=*/false);
+            pool = order.masked_select(values < 0);
+        } else {
+            const int64_t stride = n / kExactSelect;
+            const auto sample = score.slice(0, 0, n, stride);
+            const int64_t rank = std::min<int64_t>(sample.numel(), (want * 5 / 4) / stride + 16);
+            const auto cut = std::get<0>(torch::topk(sample, rank, 0, /*largest=*/false)).narrow(0, rank - 1, 1);
+            pool = ((score <= cut) & (score < 0)).nonzero().reshape({-1});
+        }
+        const auto [sorted, perm] = torch::sort(score.index_select(0, pool), /*stable=*/true, 0, /*descending=*/false);
+        const int64_t take = std::min(want, sorted.numel());
+        return {sorted.narrow(0, 0, take), pool.index_select(0, perm.narrow(0, 0, take))};
+    }
+
     // G = U_k P V_k^T, the cheaper association first (the k x k factor meets the shorter side).
     torch::Tensor ranking_gemm() const {
-        const RankingPrecision tf32(pmat_.is_cuda());
         const auto& u = p_.sub.u;
         const auto& v = p_.sub.v;
         if (u.size(0) >= v.size(0)) return torch::matmul(u, torch::matmul(pmat_, v.t()));
@@ -250,7 +255,7 @@ private:
             f2_ = f2_new;
             const double gain = j_ - j_new, realised = gain / predicted;
             j_ = j_new;
-            if (realised > 0.7 && keep == batch_) batch_ = std::min(max_batch_, batch_ * 2);
+            if (realised > 0.7 && keep == batch_) batch_ = std::min(max_batch_, batch_ * kBatchGrowth);
             else if (realised < 0.3 || keep < candidates) batch_ = std::max<int64_t>(1, keep);
             if (gain < kStallGain * p2_new * objective_.inv_l0) return anneal();
             return true;

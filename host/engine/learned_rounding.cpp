@@ -9,7 +9,6 @@
 
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <tuple>
 
@@ -76,7 +75,7 @@ engine::Subspace subspace_for(const torch::Tensor& w, const LearnedOptions& opt,
     so.oversample = opt.svd_oversample;
     so.power_iterations = opt.svd_power_iterations;
     so.seed = opt.seed;
-    so.gram = w.is_cuda() && !std::getenv("CTQ_ENGINE_HOUSEHOLDER");  // TEMP: A/B switch for the GPU trace
+    so.gram = w.is_cuda();  // 2.5x faster than Householder + gesvd on an H200 (18432x3072, k 614)
     return engine::principal_subspace(w, so);
 }
 

@@ -11,6 +11,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <deque>
 #include <limits>
 #include <random>
 #include <string>
@@ -39,6 +40,8 @@ ctq_layout_params params_of(const Case& c) {
 struct Device {
     void* ptr = nullptr;
     size_t bytes;
+    Device(const Device&) = delete;  // owns its allocation
+    Device& operator=(const Device&) = delete;
     explicit Device(size_t n, const void* from = nullptr) : bytes(n) {
         CUDA_OK(cudaMalloc(&ptr, n ? n : 1));
         if (from) CUDA_OK(cudaMemcpy(ptr, from, n, cudaMemcpyHostToDevice));
@@ -116,7 +119,7 @@ TEST_CASE("grid operations on CUDA views give the CPU views' bits") {
         const auto x = targets(w, rtn, is_fp8);
 
         // The layer's outputs on the device.
-        std::vector<Device> outs_dev;
+        std::deque<Device> outs_dev;  // deque: elements never move
         for (const auto& b : q.buffers) outs_dev.emplace_back(b.size(), b.data());
         auto outs_cpu = q.views();
         std::vector<ctq_tensor_view> outs_gpu;
