@@ -70,6 +70,11 @@ std::string LayoutOps::comfy_quant_json() const {
 }
 
 QuantizedLayer LayoutOps::allocate(int64_t rows, int64_t cols) const {
+    return allocate(rows, cols, [](size_t n) { return std::vector<uint8_t>(n); });
+}
+
+QuantizedLayer LayoutOps::allocate(int64_t rows, int64_t cols,
+                                   const std::function<std::vector<uint8_t>(size_t)>& buffer) const {
     QuantizedLayer q;
     q.rows = rows;
     q.cols = cols;
@@ -79,7 +84,7 @@ QuantizedLayer LayoutOps::allocate(int64_t rows, int64_t cols) const {
         for (int i = 0; i < s.ndim; ++i) n *= static_cast<uint64_t>(s.shape[i]);
         const auto bytes = byte_size(static_cast<ctq_dtype>(s.dtype), n);
         if (!bytes) fail("", layer_, std::string("output ") + s.suffix + " has an impossible size");
-        q.buffers.emplace_back(*bytes);
+        q.buffers.push_back(buffer(static_cast<size_t>(*bytes)));
     }
     return q;
 }

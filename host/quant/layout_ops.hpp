@@ -5,6 +5,7 @@
 #include <ctq/ctq_plugin.h>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,10 @@ public:
     std::vector<ctq_tensor_spec> specs(int64_t rows, int64_t cols) const;
     std::string comfy_quant_json() const;
     QuantizedLayer allocate(int64_t rows, int64_t cols) const;
+    // The same with each output's n bytes from buffer(n), contents unspecified (the writer's
+    // reused buffers: a fresh multi-MB allocation per layer costs page faults and zero-filling).
+    QuantizedLayer allocate(int64_t rows, int64_t cols,
+                            const std::function<std::vector<uint8_t>(size_t)>& buffer) const;
 
     // w: F32 [rows, cols] contiguous on the CPU.
     void quantize(const float* w, QuantizedLayer& q) const;
