@@ -129,7 +129,7 @@ int run_convert(const ConvertOptions& options, Registry& registry) {
     std::printf("Time: %.2f s computing (reading, converting, quantizing), %.2f s waiting for the writer, "
                 "%.2f s flushing to disk (fsync); %.2f s opening and planning\n",
                 computing, draining, committing, planning);
-    if (const std::string gpu = worker.device_summary(); !gpu.empty()) std::printf("%s\n", gpu.c_str());
+    if (const std::string gpu = worker.device_summary(); !gpu.empty()) std::printf("Time: %s\n", gpu.c_str());
     if (!o.report.empty()) {
         write_report(o.report, o, output, stats, seconds);
         std::printf("Report: %s\n", o.report.c_str());
