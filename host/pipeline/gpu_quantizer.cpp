@@ -98,23 +98,27 @@ struct GpuQuantizer::Impl {
     bool always_wait = always_wait_for_device();
     std::future<void> prepared;  // the device started and the buffers made, on a thread of its own
     bool ready = false;          // prepared, and the device current on this thread
+    bool done = false;           // past the last GPU layer: the buffers are being freed
+    std::future<void> released;
     cudaStream_t stream = nullptr;
     std::unique_ptr<StagingRing> staging;
     Buffer stored, f32;
     std::vector<Buffer> outs, host_outs;  // per output tensor: device, then pinned
-    size_t on_gpu = 0, on_cpu_while_starting = 0;
-    double startup_waited = 0, setting_up = 0, on_device = 0, copying_out = 0;  // seconds, for summary()
+    size_t on_gpu = 0, on_cpu_while_starting = 0, read_ahead = 0;
+    double startup_waited = 0, setting_up = 0, on_device = 0, copying_out = 0, read_waited = 0;  // for summary()
 
     Impl(int d, const SafetensorsReader& r, AsyncWriter& w) : device(d), reader(r), writer(w) {}
     bool use(const LayoutOps& ops, const TensorInfo& info);
     void prepare();
     void start_preparing() { prepared = std::async(std::launch::async, [this] { prepare(); }); }
+    void release() noexcept;
+    void release_in_background();
 };
 
 // Whether the layer goes to the GPU: it must have a CUDA path, and the device must be prepared
 // -- or be waited for, when this is the last GPU layer (or the order is unknown).
 bool GpuQuantizer::Impl::use(const LayoutOps& ops, const TensorInfo& info) {
-    if (!has_cuda_path(ops)) return false;
+    if (!has_cuda_path(ops) || done) return false;
     if (ready) return true;
     if (!prepared.valid()) start_preparing();  // expect() was not called
     const bool must_wait = always_wait || !order_known || order.empty() || &info == order.back();
@@ -153,6 +157,28 @@ void GpuQuantizer::Impl::prepare() {
     setting_up = seconds_since(start);
 }
 
+void GpuQuantizer::Impl::release() noexcept {
+    staging.reset();
+    stored.release();
+    f32.release();
+    for (auto& b : outs) b.release();
+    for (auto& b : host_outs) b.release();
+    if (stream) cudaStreamDestroy(stream);
+    stream = nullptr;
+}
+
+// After the last GPU layer, unpinning and freeing (tens of ms) overlap the writer's draining and
+// the flush to disk instead of adding to the end of the run.
+void GpuQuantizer::Impl::release_in_background() {
+    read_waited = staging->seconds_waited();
+    read_ahead = staging->tensors_read_ahead();
+    done = true;
+    released = std::async(std::launch::async, [this] {
+        cudaSetDevice(device);
+        release();
+    });
+}
+
 GpuQuantizer::GpuQuantizer(int device_index, const SafetensorsReader& reader, AsyncWriter& writer)
     : impl_(std::make_unique<Impl>(device_index, reader, writer)) {
     start_cuda(device_index);
@@ -161,12 +187,10 @@ GpuQuantizer::GpuQuantizer(int device_index, const SafetensorsReader& reader, As
 GpuQuantizer::~GpuQuantizer() {
     Impl& m = *impl_;
     if (m.prepared.valid()) m.prepared.wait();  // its error, if any, was not needed
-    m.staging.reset();
-    m.stored.release();
-    m.f32.release();
-    for (auto& b : m.outs) b.release();
-    for (auto& b : m.host_outs) b.release();
-    if (m.stream) cudaStreamDestroy(m.stream);
+    if (m.released.valid())
+        m.released.wait();
+    else
+        m.release();
 }
 
 bool GpuQuantizer::available() {
@@ -250,20 +274,22 @@ bool GpuQuantizer::quantize(const LayoutOps& ops, const TensorInfo& info, Quanti
     m.copying_out += seconds_since(copy);
     m.on_device += std::chrono::duration<double>(copy - start).count();
     ++m.on_gpu;
+    if (m.order_known && &info == m.order.back()) m.release_in_background();
     return true;
 }
 
 std::string GpuQuantizer::summary() const {
     const Impl& m = *impl_;
-    const StagingRing* staging = m.ready ? m.staging.get() : nullptr;  // else maybe still being made
+    const StagingRing* staging = m.ready && !m.done ? m.staging.get() : nullptr;  // else made or freed elsewhere
+    const double read_waited = staging ? staging->seconds_waited() : m.read_waited;
+    const size_t read_ahead = staging ? staging->tensors_read_ahead() : m.read_ahead;
     char line[400];
     std::snprintf(line, sizeof line,
                   "GPU: %zu layers on the device, %zu on the CPU while CUDA started (%.2f s waited for it, %.2f s "
                   "setting up buffers); %.2f s waited for reads ahead (%zu of %zu read ahead), %.2f s copying to, "
                   "on and from the device, %.2f s copying results out of pinned memory",
                   m.on_gpu, m.on_cpu_while_starting, m.startup_waited, m.ready ? m.setting_up : 0.0,
-                  staging ? staging->seconds_waited() : 0.0, staging ? staging->tensors_read_ahead() : size_t(0),
-                  m.on_gpu, m.on_device, m.copying_out);
+                  read_waited, read_ahead, m.on_gpu, m.on_device, m.copying_out);
     return line;
 }
 
