@@ -116,22 +116,19 @@ public:
 
     // One round; false when the search is over.
     bool round(int64_t index) {
-        if (index > 0 && index % kRefreshEvery == 0) refresh();
-        // score, built in place in G's buffer: d * ((2 G + d * self) / L0) + w * dfull / F0.
         clock_.lap(nullptr);
-        auto score = ranking_gemm().reshape({-1});
+        if (index > 0 && index % kRefreshEvery == 0) refresh();
         clock_.lap(&ms_.gemm_seconds);
-        auto dfull = (2 * s_.e).add_(s_.delta).mul_(s_.delta);
-        score.mul_(2).addcmul_(s_.delta, self_term_).mul_(s_.delta).mul_(objective_.inv_l0);
-        score.add_(dfull, objective_.inv_f0 * objective_.weight);
-        score.masked_fill_(dfull > static_cast<float>(budget_ - f2_), 0.0f);
+        // score = 2 d G / L0 + base (base = d^2 self / L0 + w dfull / F0, kept current).
+        auto score = torch::addcmul(base_, g_, s_.delta, 2 * objective_.inv_l0);
+        score.masked_fill_(dfull_ > static_cast<float>(budget_ - f2_), 0.0f);
         const auto [best, order] = most_improving(score);
         const int64_t candidates = best.numel();
         if (candidates == 0) {
             clock_.lap(&ms_.select_seconds);
             return anneal();
         }
-        const auto df_all = dfull.index_select(0, order).to(torch::kFloat64);
+        const auto df_all = dfull_.index_select(0, order).to(torch::kFloat64);
         // Longest prefix that stays inside the full-error budget.
         const auto fits = ((df_all.cumsum(0) + f2_) <= budget_).to(torch::kInt64).cumprod(0);
         const auto affordable = static_cast<int64_t>(fetch({fits.sum()})[0]);
@@ -156,6 +153,10 @@ private:
     double floor_weight_, budget_;
     int64_t start_batch_, batch_, max_batch_;
     torch::Tensor self_term_, pmat_;
+    // Kept current between rounds, flat [M*N]: G = U P V^T (exact at every refresh, updated by
+    // rank-B products in between), the full-error change of each flip, and the part of its
+    // score that does not depend on G.
+    torch::Tensor g_, dfull_, base_;
     double f2_ = 0, j_ = 0;
     bool budget_bound_ = false;
     int idle_rounds_ = 0, adjustments_ = 0;
@@ -197,9 +198,38 @@ private:
     void refresh() {
         ++ms_.refreshes;
         pmat_ = projection(s_.e);
+        g_ = ranking_gemm().reshape({-1});
+        dfull_ = (2 * s_.e).add_(s_.delta).mul_(s_.delta);
+        rebase();
         const auto sums = fetch({squares64(s_.e), squares64(pmat_)});
         f2_ = sums[0];
         j_ = objective_(sums[1], f2_);
+    }
+
+    // base = d^2 self / L0 + w dfull / F0, everywhere (after a weight change) or at idx.
+    void rebase() { base_ = base_at(s_.delta, self_term_, dfull_); }
+    torch::Tensor base_at(const torch::Tensor& d, const torch::Tensor& self, const torch::Tensor& dfull) const {
+        return (d * d).mul_(self).mul_(objective_.inv_l0).add_(dfull, objective_.inv_f0 * objective_.weight);
+    }
+
+    // After moving elements idx by d (P already moved): dfull and base there, and G, by the
+    // rank-B product (U (U_idx d)^T)(V_idx V^T) while that is cheaper than U (P V^T).
+    void moved(const torch::Tensor& idx, const torch::Tensor& d) {
+        const auto e = s_.e.index_select(0, idx), delta = s_.delta.index_select(0, idx);
+        const auto df = (2 * e).add_(delta).mul_(delta);
+        dfull_.index_put_({idx}, df);
+        base_.index_put_({idx}, base_at(delta, self_term_.index_select(0, idx), df));
+        const auto& u = p_.sub.u;
+        const auto& v = p_.sub.v;
+        const double m = static_cast<double>(u.size(0)), n = static_cast<double>(v.size(0));
+        const double k = static_cast<double>(u.size(1)), b = static_cast<double>(idx.numel());
+        if (b * (m * n + (m + n) * k) >= m * n * k + std::min(m, n) * k * k) {
+            g_ = ranking_gemm().reshape({-1});
+            return;
+        }
+        const auto rows = torch::div(idx, n_, "trunc"), cols = idx.remainder(n_);
+        const auto left = torch::matmul(u, (u.index_select(0, rows) * d.unsqueeze(1)).t());
+        g_.view({-1, n_}).addmm_(left, torch::matmul(v.index_select(0, cols), v.t()));
     }
 
     // Converged at this weight: relax it toward the floor (cheap flips first), or stop.
@@ -213,6 +243,7 @@ private:
             objective_.weight = std::max(floor_weight_, objective_.weight / kAnnealFactor);
         }
         ++ms_.anneals;
+        rebase();
         j_ = objective_(sum_squares(pmat_), f2_);
         return true;
     }
@@ -252,6 +283,7 @@ private:
             s_.delta.index_put_({sel}, -d_sel);
             s_.flipped.index_put_({sel}, s_.flipped.index_select(0, sel).logical_not());
             pmat_ = p_new;
+            moved(sel, d_sel);
             f2_ = f2_new;
             const double gain = j_ - j_new, realised = gain / predicted;
             j_ = j_new;
@@ -271,6 +303,7 @@ private:
         ++adjustments_;
         ++ms_.anneals;
         objective_.weight *= kTightenFactor;
+        rebase();
         j_ = objective_(sum_squares(pmat_), f2_);
     }
 };
