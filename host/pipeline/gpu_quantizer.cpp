@@ -72,7 +72,7 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
 
 bool has_cuda_path(const LayoutOps& ops) { return ops.desc().flags & CTQ_LAYOUT_SUPPORTS_CUDA; }
 
-// Bytes of one output tensor; nullopt for a size no dtype can hold (ops.allocate names it).
+// Bytes of one output tensor; nullopt for a size no dtype can hold.
 std::optional<uint64_t> spec_bytes(const ctq_tensor_spec& s) {
     uint64_t n = 1;
     for (int i = 0; i < s.ndim; ++i) n *= static_cast<uint64_t>(s.shape[i]);
@@ -91,7 +91,6 @@ bool always_wait_for_device() {
 struct GpuQuantizer::Impl {
     int device = 0;
     const SafetensorsReader& reader;
-    AsyncWriter& writer;
     std::vector<const TensorInfo*> order;  // the GPU layers, when expect() gave them
     std::vector<size_t> largest_out;       // bytes of each output of the GPU layers, at most
     bool order_known = false;
@@ -107,7 +106,7 @@ struct GpuQuantizer::Impl {
     size_t on_gpu = 0, on_cpu_while_starting = 0, read_ahead = 0;
     double startup_waited = 0, setting_up = 0, on_device = 0, copying_out = 0, read_waited = 0;  // for summary()
 
-    Impl(int d, const SafetensorsReader& r, AsyncWriter& w) : device(d), reader(r), writer(w) {}
+    Impl(int d, const SafetensorsReader& r) : device(d), reader(r) {}
     bool use(const LayoutOps& ops, const TensorInfo& info);
     void prepare();
     void start_preparing() { prepared = std::async(std::launch::async, [this] { prepare(); }); }
@@ -127,7 +126,6 @@ bool GpuQuantizer::Impl::use(const LayoutOps& ops, const TensorInfo& info) {
     prepared.get();  // rethrows the device's or the buffers' error
     startup_waited += seconds_since(start);
     check(cudaSetDevice(device), "cudaSetDevice");  // the current device is per thread
-    writer.keep_written();
     ready = true;
     return true;
 }
@@ -179,8 +177,8 @@ void GpuQuantizer::Impl::release_in_background() {
     });
 }
 
-GpuQuantizer::GpuQuantizer(int device_index, const SafetensorsReader& reader, AsyncWriter& writer)
-    : impl_(std::make_unique<Impl>(device_index, reader, writer)) {
+GpuQuantizer::GpuQuantizer(int device_index, const SafetensorsReader& reader)
+    : impl_(std::make_unique<Impl>(device_index, reader)) {
     start_cuda(device_index);
 }
 
@@ -214,21 +212,6 @@ void GpuQuantizer::expect(const std::vector<PlannedTensor>& planned) {
     m.start_preparing();
 }
 
-QuantizedLayer GpuQuantizer::allocate(const LayoutOps& ops, const TensorInfo& info) {
-    const int64_t rows = info.shape[0], cols = info.shape[1];
-    if (!impl_->use(ops, info)) return ops.allocate(rows, cols);
-    QuantizedLayer q;
-    q.rows = rows;
-    q.cols = cols;
-    q.specs = ops.specs(rows, cols);
-    for (const ctq_tensor_spec& s : q.specs) {
-        const auto bytes = spec_bytes(s);
-        if (!bytes) return ops.allocate(rows, cols);  // which names the impossible output
-        q.buffers.push_back(impl_->writer.reuse(static_cast<size_t>(*bytes)));
-    }
-    return q;
-}
-
 bool GpuQuantizer::quantize(const LayoutOps& ops, const TensorInfo& info, QuantizedLayer& q) {
     Impl& m = *impl_;
     if (!m.use(ops, info)) {
@@ -256,10 +239,7 @@ bool GpuQuantizer::quantize(const LayoutOps& ops, const TensorInfo& info, Quanti
         views[i].data = m.outs[i].ptr;
         views[i].device = dev;
     }
-    if (!ops.try_quantize(w, views)) {
-        for (auto& b : q.buffers) std::fill(b.begin(), b.end(), uint8_t(0));  // kept buffers hold old bytes
-        return false;
-    }
+    if (!ops.try_quantize(w, views)) return false;
     // Pinned on the way back: a copy to pageable memory runs at a fraction of the bus's speed.
     for (size_t i = 0; i < views.size(); ++i) {
         m.host_outs[i].reserve(q.buffers[i].size(), "pinned output buffer");
@@ -296,15 +276,12 @@ std::string GpuQuantizer::summary() const {
 #else  // no CUDA compiled in
 
 struct GpuQuantizer::Impl {};
-GpuQuantizer::GpuQuantizer(int, const SafetensorsReader&, AsyncWriter&) {
+GpuQuantizer::GpuQuantizer(int, const SafetensorsReader&) {
     throw CtqError("--device cuda: this ctq was built without CUDA");
 }
 GpuQuantizer::~GpuQuantizer() = default;
 bool GpuQuantizer::available() { return false; }
 void GpuQuantizer::expect(const std::vector<PlannedTensor>&) {}
-QuantizedLayer GpuQuantizer::allocate(const LayoutOps& ops, const TensorInfo& info) {
-    return ops.allocate(info.shape[0], info.shape[1]);
-}
 bool GpuQuantizer::quantize(const LayoutOps&, const TensorInfo&, QuantizedLayer&) { return false; }
 std::string GpuQuantizer::summary() const { return {}; }
 

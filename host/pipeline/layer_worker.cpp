@@ -46,7 +46,7 @@ LayerWorker::LayerWorker(const ConvertOptions& options, const Registry& registry
       measure_(!options.report.empty() || options.verbose == "VERBOSE" || options.verbose == "DEBUG") {
     const int device = parse_device(options.device);
     writer_.keep_written();  // CPU layers too take their output buffers from writer_.reuse()
-    if (device >= 0) gpu_ = std::make_unique<GpuQuantizer>(device, reader_, writer_);
+    if (device >= 0) gpu_ = std::make_unique<GpuQuantizer>(device, reader_);
     if (!options.bias_correction.empty())
         calibration_ = engine().make_bias_calibration(static_cast<uint64_t>(options.manual_seed), options.calib_samples);
 }
@@ -104,9 +104,7 @@ LayerOutcome LayerWorker::quantize(const PlannedTensor& t) {
     const int64_t rows = info.shape[0], cols = info.shape[1];
     const LayoutOps& ops = *t.ops;
     const bool learned_planned = t.plan.method == RoundingMethod::Learned;
-    QuantizedLayer q = gpu_ && !learned_planned
-                           ? gpu_->allocate(ops, info)
-                           : ops.allocate(rows, cols, [this](size_t n) { return writer_.reuse(n); });
+    QuantizedLayer q = ops.allocate(rows, cols, [this](size_t n) { return writer_.reuse(n); });
     const float* w = nullptr;
     const bool on_gpu = !learned_planned && quantize_on_gpu(t, q);
     // Round-to-nearest that needs no F32 weight of its own reads the mapping as stored. A weight
