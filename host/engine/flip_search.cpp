@@ -10,20 +10,24 @@
 // by d (to its other neighbour) changes
 //     ||P||^2  by  2 d u_i^T P v_j + d^2 ||u_i||^2 ||v_j||^2      (u_i, v_j: rows of U_k, V_k)
 //     ||E||^2  by  d (2 e_ij + d)
-// exactly. G = U_k P V_k^T (two GEMMs) gives every u_i^T P v_j at once, so one round scores all
-// M*N flips by
+// exactly. G = U_k P V_k^T gives every u_i^T P v_j at once, so one round scores all M*N flips by
 //     score = d||P||^2 / ||P_rtn||^2 + w * d||E||^2 / ||E_rtn||^2        (w: full_error_weight)
 // takes the most negative ones (a batch), applies them and updates P by the rank-B correction
-// U_sel^T diag(d) V_sel (or recomputes P when that is cheaper). Flips in one batch interact a
-// little (through u_i.u_i' v_j.v_j'), so a batch is accepted only if the exact new objective
-// fell, else its prefix is retried shorter with the same scores; the batch size doubles while
-// the realised gain tracks the predicted one. Elements already moved can move back.
+// U_sel^T diag(d) V_sel (or recomputes P when that is cheaper). G, the full-error changes and
+// the G-free part of the scores are kept between rounds and moved with the flips (G by the
+// rank-B product while that is cheaper than its two GEMMs), so a round reads them in one pass.
+// Flips in one batch interact (through u_i.u_i' v_j.v_j', strongly when they share a row or an
+// outlier column), so a batch is accepted only if the exact new objective fell, else its
+// prefix is retried shorter with the same scores; the batch size doubles while the realised
+// gain tracks the predicted one and halves when it falls far short. Elements already moved
+// can move back.
 //
 // The weight w follows a path instead of staying fixed, because the order in which the
 // full-error budget is spent matters: it starts at 64 x full_error_weight (only flips that cost
 // almost no full error, elements near the midpoint between two grid values, qualify) and is
-// halved whenever a round gains less than 0.03 % of the current subspace error^2, down to
-// full_error_weight. A flip is never taken if it would push ||E|| past max_full_ratio x
+// halved whenever a round gains less than 0.03 % of the current subspace error^2 although its
+// scores promised little more (a batch that fell short of its promise only shrinks the batch),
+// down to full_error_weight. A flip is never taken if it would push ||E|| past max_full_ratio x
 // ||E_rtn||; once that budget binds, w becomes its price: raised x1.5 when a batch does not
 // fit (so flips that spent the budget badly are undone for better ones), lowered again when
 // the search stalls with budget left, at most 24 times. P and ||E||^2 are recomputed from
@@ -288,8 +292,12 @@ private:
             const double gain = j_ - j_new, realised = gain / predicted;
             j_ = j_new;
             if (realised > 0.7 && keep == batch_) batch_ = std::min(max_batch_, batch_ * kBatchGrowth);
-            else if (realised < 0.3 || keep < candidates) batch_ = std::max<int64_t>(1, keep);
-            if (gain < kStallGain * p2_new * objective_.inv_l0) return anneal();
+            else if (realised < 0.3) batch_ = std::max<int64_t>(1, keep / 2);
+            else if (keep < candidates) batch_ = std::max<int64_t>(1, keep);
+            // Converged at this weight when even the scores promise little; a batch whose flips
+            // got in each other's way (realised << predicted) only says the batch was too big.
+            const double stall = kStallGain * p2_new * objective_.inv_l0;
+            if (gain < stall && (predicted * 0.3 < stall || keep == 1)) return anneal();
             return true;
         }
         // Nothing accepted: with the budget binding, the raised price may free a move next round.
