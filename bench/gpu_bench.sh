@@ -65,7 +65,7 @@ if has rtn; then
         # The reference refuses block-wise INT8 for shapes not divisible by 128 (the 64-wide in/out
         # layers) unless --heur skips them; ctq quantizes them with partial tiles.
         heur=""; [[ "$mode" == *block* ]] && heur="--heur"
-        timed "reference --simple $mode $heur (cuda)" reference -i "$M" -o "$W/ref.safetensors" --simple --comfy_quant $mode $heur --optimizer original
+        [ "${CTQ_BENCH_REFERENCE:-1}" != 0 ] && timed "reference --simple $mode $heur (cuda)" reference -i "$M" -o "$W/ref.safetensors" --simple --comfy_quant $mode $heur --optimizer original
         if [ -f "$W/ref.safetensors" ]; then
             "$CTQ" verify --orig "$M" --quant "$W/ours.safetensors" --no_subspace | tail -1 | sed 's/^/  ours: /'
             "$CTQ" verify --orig "$M" --quant "$W/ref.safetensors" --no_subspace | tail -1 | sed 's/^/  reference: /'
