@@ -59,8 +59,10 @@ Subspace randomized_subspace(const torch::Tensor& w, const SubspaceOptions& opt)
     const auto basis = opt.gram ? gram_basis : orthonormal_basis;
     auto q = basis(torch::matmul(w, omega));
     for (int64_t i = 0; i < opt.power_iterations; ++i) {
-        const auto z = basis(torch::matmul(w.t(), q));
-        q = basis(torch::matmul(w, z));
+        // CholeskyQR2 in FP64 stays orthonormal up to cond ~1e7, which W W^T Q reaches only
+        // for spectra far steeper than a weight's, so the Gram path skips the half-step basis.
+        const auto wt_q = torch::matmul(w.t(), q);
+        q = basis(torch::matmul(w, opt.gram ? wt_q : basis(wt_q)));
     }
     const auto b = torch::matmul(q.t(), w);
     if (opt.gram) {
