@@ -219,7 +219,7 @@ private:
     // After moving elements idx by d (P already moved): dfull and base there, and G, by the
     // rank-B product (U (U_idx d)^T)(V_idx V^T) while that is cheaper than U (P V^T).
     void moved(const torch::Tensor& idx, const torch::Tensor& d) {
-        const auto e = s_.e.index_select(0, idx), delta = s_.delta.index_select(0, idx);
+        const auto e = s_.e.index_select(0, idx), delta = -d;
         const auto df = (2 * e).add_(delta).mul_(delta);
         dfull_.index_put_({idx}, df);
         base_.index_put_({idx}, base_at(delta, self_term_.index_select(0, idx), df));
@@ -231,9 +231,8 @@ private:
             g_ = ranking_gemm().reshape({-1});
             return;
         }
-        const auto rows = torch::div(idx, n_, "trunc"), cols = idx.remainder(n_);
-        const auto left = torch::matmul(u, (u.index_select(0, rows) * d.unsqueeze(1)).t());
-        g_.view({-1, n_}).addmm_(left, torch::matmul(v.index_select(0, cols), v.t()));
+        if (!tried_ud_.defined() || tried_ud_.size(0) != idx.numel()) low_rank_factors(idx, d);
+        g_.view({-1, n_}).addmm_(torch::matmul(u, tried_ud_.t()), torch::matmul(tried_v_, v.t()));
     }
 
     // Converged at this weight: relax it toward the floor (cheap flips first), or stop.
@@ -253,16 +252,25 @@ private:
     }
 
     // P after moving elements idx by d: a rank-B update while that is cheaper than recomputing.
-    torch::Tensor moved_projection(const torch::Tensor& idx, const torch::Tensor& d) const {
+    // The factors (U_idx diag(d), V_idx) of the last rank-B update, reused by moved() for G.
+    torch::Tensor tried_ud_, tried_v_;
+
+    torch::Tensor moved_projection(const torch::Tensor& idx, const torch::Tensor& d) {
         const int64_t k = pmat_.size(0);
         if (idx.numel() * k < p_.w.numel()) {
-            const auto rows = torch::div(idx, n_, "trunc"), cols = idx.remainder(n_);
-            return pmat_ + torch::matmul((p_.sub.u.index_select(0, rows) * d.unsqueeze(1)).t(),
-                                         p_.sub.v.index_select(0, cols));
+            low_rank_factors(idx, d);
+            return pmat_ + torch::matmul(tried_ud_.t(), tried_v_);
         }
+        tried_ud_ = tried_v_ = torch::Tensor();
         auto e = s_.e.clone();
         e.index_add_(0, idx, d);
         return projection(e);
+    }
+
+    void low_rank_factors(const torch::Tensor& idx, const torch::Tensor& d) {
+        const auto rows = torch::div(idx, n_, "trunc"), cols = idx.remainder(n_);
+        tried_ud_ = p_.sub.u.index_select(0, rows) * d.unsqueeze(1);
+        tried_v_ = p_.sub.v.index_select(0, cols);
     }
 
     // Applies the best prefix of the `affordable` most improving flips whose exact effect lowers
