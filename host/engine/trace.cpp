@@ -40,11 +40,13 @@ void PhaseClock::lap(double* bucket) {
     last_ = now;
 }
 
-void LayerTrace::print(int64_t rows, int64_t cols, int64_t k, const std::string& detail) const {
+void LayerTrace::print(const std::string& name, int64_t rows, int64_t cols, int64_t k,
+                       const std::string& detail) const {
     if (!on_) return;
-    std::fprintf(stderr, "[engine] %lldx%lld k=%lld %s%s total %.3f s | %s\n", static_cast<long long>(rows),
-                 static_cast<long long>(cols), static_cast<long long>(k), device_.str().c_str(), phases_.c_str(),
-                 seconds_between(start_, std::chrono::steady_clock::now()), detail.c_str());
+    std::fprintf(stderr, "[engine] %s %lldx%lld k=%lld %s%s total %.3f s | %s\n", name.c_str(),
+                 static_cast<long long>(rows), static_cast<long long>(cols), static_cast<long long>(k),
+                 device_.str().c_str(), phases_.c_str(), seconds_between(start_, std::chrono::steady_clock::now()),
+                 detail.c_str());
 }
 
 }  // namespace ctq::engine
