@@ -174,7 +174,9 @@ private:
         torch::Tensor pool;  // flat indices of the elements to rank
         if (n <= kExactSelect) {
             auto [values, order] = torch::topk(score, want, 0, /*largest=*/false);
-            pool = order.masked_select(values < 0);
+            // In index order, so that the stable sort below breaks ties the same way every run
+            // whatever order top-k left them in.
+            pool = std::get<0>(order.masked_select(values < 0).sort());
         } else {
             const int64_t stride = n / kExactSelect;
             const auto sample = score.slice(0, 0, n, stride);
