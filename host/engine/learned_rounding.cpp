@@ -196,7 +196,7 @@ LearnedStats learn_rounding(const LayoutOps& ops, const float* w, QuantizedLayer
     judge(grid, p, values, q, opt.max_full_ratio, stats);
     trace.mark("judge");
     stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    trace.print(ops.layer(), q.rows, q.cols, stats.k, describe(ms, stats, grid.on_device()));
+    trace.print(ops.layer(), q.rows, q.cols, stats.k, ms.rounds, describe(ms, stats, grid.on_device()));
     return stats;
 }
 

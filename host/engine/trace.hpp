@@ -44,8 +44,10 @@ public:
     static bool enabled();
     // Ends the current phase (no-op unless tracing).
     void mark(const char* phase);
-    // The layer's line: name, shape, rank, device, phases, then `detail`.
-    void print(const std::string& name, int64_t rows, int64_t cols, int64_t k, const std::string& detail) const;
+    // The layer's line: name, shape, rank, device, phases, `detail`, then the run's totals so far
+    // (layers, seconds per phase, rounds).
+    void print(const std::string& name, int64_t rows, int64_t cols, int64_t k, int64_t rounds,
+               const std::string& detail) const;
 
 private:
     torch::Device device_;
