@@ -91,14 +91,6 @@ Shape2 codes_shape(const ctq_tensor_view* outs, int n) {
     return {outs[0].shape[0], outs[0].shape[1]};
 }
 
-void require_cpu_f32(const ctq_tensor_view& v, Shape2 s, const std::string& what) {
-    if (v.dtype != CTQ_DTYPE_F32 || v.ndim != 2 || v.shape[0] != s.rows || v.shape[1] != s.cols ||
-        !is_contiguous(v) || on_cuda(v))
-        throw Error(on_cuda(v) ? CTQ_ERR_UNSUPPORTED : CTQ_ERR_INVALID_ARGUMENT,
-                    what + " must be a contiguous CPU F32 view of [" + std::to_string(s.rows) +
-                        ", " + std::to_string(s.cols) + "]");
-}
-
 void require_cuda_build(const char* layout) {
 #if defined(CTQ_HAVE_CUDA)
     (void)layout;

@@ -70,8 +70,6 @@ private:
 
 // The [rows, cols] of a quantized layer, read from its codes view.
 Shape2 codes_shape(const ctq_tensor_view* outs, int n);
-// A contiguous CPU F32 view of `shape` (throws otherwise; CTQ_ERR_UNSUPPORTED for a CUDA view).
-void require_cpu_f32(const ctq_tensor_view& v, Shape2 shape, const std::string& what);
 // CUDA views are accepted only when the plugin was built with CUDA (CTQ_ERR_UNSUPPORTED otherwise).
 void require_cuda_build(const char* layout);
 
