@@ -114,8 +114,8 @@ RelaxRun relax_with(const char* method, const Registry& registry) {
     std::vector<float> a(kRows * kCols), b(kRows * kCols);
     ops.dequantize(rtn, a.data());
     ops.dequantize(q, b.data());
-    r.sub_rtn = subspace_error(w.data(), a.data(), kRows, kCols, 8, o.seed);
-    r.sub = subspace_error(w.data(), b.data(), kRows, kCols, 8, o.seed);
+    r.sub_rtn = subspace_error(w.data(), a.data(), kRows, kCols, 8, o.seed, o.full_matrix);
+    r.sub = subspace_error(w.data(), b.data(), kRows, kCols, 8, o.seed, o.full_matrix);
     r.full_rtn = relative_full_error(w.data(), a.data(), kRows, kCols);
     r.full = relative_full_error(w.data(), b.data(), kRows, kCols);
     if (r.stats.kept_rtn) CHECK(q.buffers == rtn.buffers);

@@ -58,8 +58,9 @@ void check_target(const ctq_layout_desc& desc, ctq_scaling_mode mode) {
     const auto o = small_layer_options();
     const auto out = run(desc, mode, w, o);
     const auto rtn = dequantized(desc, mode, out.rtn), learned = dequantized(desc, mode, out.learned);
-    const double sub_rtn = subspace_error(w.data(), rtn.data(), kRows, kCols, kRank, o.seed);
-    const double sub = subspace_error(w.data(), learned.data(), kRows, kCols, kRank, o.seed);
+    // In the subspace the engine searched (the exact one by default), computed here on its own.
+    const double sub_rtn = subspace_error(w.data(), rtn.data(), kRows, kCols, kRank, o.seed, o.full_matrix);
+    const double sub = subspace_error(w.data(), learned.data(), kRows, kCols, kRank, o.seed, o.full_matrix);
     const double full_rtn = relative_full_error(w.data(), rtn.data(), kRows, kCols);
     const double full = relative_full_error(w.data(), learned.data(), kRows, kCols);
     INFO(desc.name << ": subspace " << sub / sub_rtn << "x, full " << full / full_rtn << "x, changed "

@@ -98,3 +98,29 @@ TEST_CASE("subspace_error matches a direct projection on the exact subspace when
     CHECK(relative_full_error(w.data(), w.data(), m, n) == 0);
     CHECK(relative_subspace_error(w.data(), w.data(), m, n, 4, 1) == 0);
 }
+
+TEST_CASE("the exact Gram subspace (the CUDA path) spans the SVD's top-k on tall and wide weights") {
+    torch::NoGradGuard no_grad;
+    for (const auto& [m, n] : {std::pair<int64_t, int64_t>{240, 96}, {96, 240}}) {
+        CAPTURE(m);
+        CAPTURE(n);
+        const int64_t k = 24;
+        auto wv = test::structured_weight(m, n, 5);
+        const auto w = as_tensor(wv, m, n);
+        engine::SubspaceOptions opt;
+        opt.k = k;
+        opt.exact = true;
+        const auto svd = engine::principal_subspace(w, opt);
+        opt.gram = true;
+        const auto gram = engine::principal_subspace(w, opt);
+        REQUIRE(gram.u.sizes() == torch::IntArrayRef({m, k}));
+        REQUIRE(gram.v.sizes() == torch::IntArrayRef({n, k}));
+        const auto eye = torch::eye(k);
+        CHECK((torch::matmul(gram.u.t(), gram.u) - eye).abs().max().item<float>() < 1e-4f);
+        CHECK((torch::matmul(gram.v.t(), gram.v) - eye).abs().max().item<float>() < 1e-4f);
+        // Same spans: each basis projects onto the other's without loss (||U_a^T U_b||^2 = k),
+        // so any error measured through them is the same.
+        CHECK(torch::matmul(svd.u.t(), gram.u).pow(2).sum().item<double>() == doctest::Approx(k).epsilon(1e-4));
+        CHECK(torch::matmul(svd.v.t(), gram.v).pow(2).sum().item<double>() == doctest::Approx(k).epsilon(1e-4));
+    }
+}

@@ -25,6 +25,8 @@ int cmd_verify(const std::vector<std::string>& args, Registry& registry) {
         ("top_p", po::value(&o.top_p)->default_value(0.2), "subspace rank rule, as for learned rounding")
         ("min_k", po::value(&o.min_k)->default_value(256), "")
         ("max_k", po::value(&o.max_k)->default_value(1280), "")
+        ("full_matrix", po::bool_switch(&o.exact_subspace),
+         "subspace from the exact SVD (slower; the randomized one can flatter a rounding tuned to the same seed)")
         ("manual_seed", po::value(&o.seed)->default_value(0), "seed of the randomized SVD and the random inputs")
         ("linear", po::value(&o.linear_tokens)->implicit_value(64)->default_value(0),
          "also the output error of each layer on N random N(0,1) input rows (default 64): the weight-only "

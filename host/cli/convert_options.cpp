@@ -66,7 +66,10 @@ void add_learned(OptionGroups& g, ConvertOptions& o) {
         ("top_p", po::value(&l.top_p)->default_value(0.2, "0.2"), "fraction of min(M,N) used as SVD rank")
         ("min_k", po::value(&l.min_k)->default_value(256), "lower bound on the rank")
         ("max_k", po::value(&l.max_k)->default_value(1280), "upper bound on the rank")
-        ("full_matrix", po::bool_switch(&l.full_matrix), "exact SVD instead of the randomized one")
+        ("full_matrix", po::bool_switch(), "exact top-k subspace (the default; accepted for compatibility)")
+        ("randomized_svd", po::bool_switch(),
+         "the reference's seeded randomized SVD (oversample 10, 4 power iterations) instead of the exact subspace: "
+         "faster on large layers, but a search tuned to that approximate basis overstates its gain")
         ("calib_samples", po::value(&o.calib_samples)->default_value(3072), "rows of synthetic data for --bias_correction")
         ("bias_correction", po::value(&o.bias_correction),
          "'synthetic': the reference's bias 'correction' on random N(0,1) inputs. Off by default: zero-mean synthetic "
@@ -238,6 +241,9 @@ ParsedConvert parse_convert(const std::vector<std::string>& args, Registry& regi
     fill_tiers(vm, o);
     if (vm.count("full_error_weight")) o.learned.full_error_weight = vm["full_error_weight"].as<double>();
     o.progress = !vm["no_progress"].as<bool>();
+    if (vm["randomized_svd"].as<bool>() && vm["full_matrix"].as<bool>())
+        throw CtqError("--randomized_svd and --full_matrix contradict each other");
+    o.learned.full_matrix = !vm["randomized_svd"].as<bool>();
     for (const auto* p : registry.presets())
         if (vm.count(p->name) && vm[p->name].as<bool>()) o.plan.presets.push_back(p->name);
     for (const auto& f : preset_files) {

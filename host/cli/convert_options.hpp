@@ -21,7 +21,7 @@ struct LearnedCli {
     double top_p = 0.2;
     int64_t min_k = 256;
     int64_t max_k = 1280;
-    bool full_matrix = false;
+    bool full_matrix = true;  // exact top-k subspace unless --randomized_svd
     std::optional<double> full_error_weight;  // the subspace/full-error trade-off knob
     double max_full_ratio = 1.005;            // never keep a result whose full error exceeds this x RTN's
     double lr_gamma = 0.99;

@@ -30,7 +30,7 @@ struct LearnedOptions {
     std::string lr_schedule = "plateau";  // adaptive | exponential | plateau
     double top_p = 0.2;
     int64_t min_k = 256, max_k = 1280;
-    bool full_matrix = false;  // exact SVD instead of the seeded randomized one
+    bool full_matrix = true;  // exact top-k subspace; false: the seeded randomized SVD (--randomized_svd)
     int64_t svd_oversample = 10, svd_power_iterations = 4;
     // Search trade-off: score = d(subspace^2)/subspace_rtn^2 + w * d(full^2)/full_rtn^2, so
     // w = 1 prices one percent of either squared error alike. The search starts at 64 w and

@@ -12,26 +12,29 @@ struct Projected {
     double error, signal;
 };
 
-Projected project(const float* w, const float* wq, int64_t rows, int64_t cols, int64_t k, uint64_t seed) {
+Projected project(const float* w, const float* wq, int64_t rows, int64_t cols, int64_t k, uint64_t seed,
+                  bool exact) {
     torch::NoGradGuard no_grad;
     const auto wt = torch::from_blob(const_cast<float*>(w), {rows, cols}, torch::kFloat32);
     const auto qt = torch::from_blob(const_cast<float*>(wq), {rows, cols}, torch::kFloat32);
     engine::SubspaceOptions so;
     so.k = k;
     so.seed = seed;
+    so.exact = exact;
     const auto sub = engine::principal_subspace(wt, so);
     return {std::sqrt(engine::projected_energy(sub, qt - wt)), std::sqrt(engine::projected_energy(sub, wt))};
 }
 
 }  // namespace
 
-double subspace_error(const float* w, const float* wq, int64_t rows, int64_t cols, int64_t k, uint64_t seed) {
-    return project(w, wq, rows, cols, k, seed).error;
+double subspace_error(const float* w, const float* wq, int64_t rows, int64_t cols, int64_t k, uint64_t seed,
+                      bool exact) {
+    return project(w, wq, rows, cols, k, seed, exact).error;
 }
 
 double relative_subspace_error(const float* w, const float* wq, int64_t rows, int64_t cols, int64_t k,
-                               uint64_t seed) {
-    const auto p = project(w, wq, rows, cols, k, seed);
+                               uint64_t seed, bool exact) {
+    const auto p = project(w, wq, rows, cols, k, seed, exact);
     return p.signal > 0 ? p.error / p.signal : 0.0;
 }
 

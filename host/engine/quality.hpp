@@ -9,11 +9,12 @@ namespace ctq {
 
 // ||U_k^T (wq - w) V_k||_F; w, wq: F32 [rows, cols] on the CPU.
 double subspace_error(const float* w, const float* wq, int64_t rows, int64_t cols, int64_t k,
-                      uint64_t seed);
+                      uint64_t seed, bool exact = false);
 
-// subspace_error / ||U_k^T w V_k||_F (0 when w has no energy there).
+// subspace_error / ||U_k^T w V_k||_F (0 when w has no energy there). exact: U_k, V_k from the
+// exact SVD instead of the randomized one (which a rounding tuned to one random basis can flatter).
 double relative_subspace_error(const float* w, const float* wq, int64_t rows, int64_t cols,
-                               int64_t k, uint64_t seed);
+                               int64_t k, uint64_t seed, bool exact = false);
 
 // ||wq - w||_F / ||w||_F (0 for an all-zero w that wq reproduces).
 double relative_full_error(const float* w, const float* wq, int64_t rows, int64_t cols);

@@ -18,6 +18,7 @@ struct VerifyOptions {
     double top_p = 0.2;
     int64_t min_k = 256, max_k = 1280;
     uint64_t seed = 0;
+    bool exact_subspace = false;  // --full_matrix: the exact SVD's U_k, V_k
     int64_t linear_tokens = 0;  // > 0: also the output error on this many random activation rows
 };
 
