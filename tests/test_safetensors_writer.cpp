@@ -7,6 +7,9 @@
 #include <doctest/doctest.h>
 
 #include <csignal>
+#include <fcntl.h>
+#include <fstream>
+#include <iterator>
 #include <functional>
 #include <cstring>
 #include <sys/resource.h>
@@ -231,6 +234,102 @@ TEST_CASE("a full disk (RLIMIT_FSIZE, EFBIG) gives a clear error and leaves no f
             const std::string chunk(1 << 18, 'x');
             w.write("huge", chunk.data(), chunk.size());
             code = 2;  // the write should have failed
+        } catch (const CtqError& e) {
+            const std::string msg = e.what();
+            code = msg.find(out.string() + ": tensor 'huge': write failed: File too large") == 0 ? 0 : 3;
+        }
+        ::_exit(code);
+    }
+    int status = 0;
+    REQUIRE(::waitpid(pid, &status, 0) == pid);
+    REQUIRE(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+    CHECK(dir.entries().empty());
+}
+
+namespace {
+
+// Whether files in `dir` can be opened with O_DIRECT at all (tmpfs refuses it).
+bool accepts_direct_io(const std::filesystem::path& dir) {
+#ifdef O_DIRECT
+    const auto probe = dir / "probe";
+    const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_DIRECT | O_CLOEXEC, 0644);
+    if (fd >= 0) ::close(fd);
+    std::filesystem::remove(probe);
+    return fd >= 0;
+#else
+    (void)dir;
+    return false;
+#endif
+}
+
+std::string file_bytes(const std::filesystem::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// Writes three tensors across two 8 MiB stages plus an unaligned tail, in odd-sized pieces.
+void write_stage_crossing_file(const std::filesystem::path& out, bool* direct) {
+    const std::vector<uint64_t> sizes = {(9ull << 20) + 13, 5, (8ull << 20) - 7};
+    std::vector<OutputTensor> plan;
+    for (size_t i = 0; i < sizes.size(); ++i) plan.push_back({"t" + std::to_string(i), CTQ_DTYPE_U8, {int64_t(sizes[i])}});
+    SafetensorsWriter w(out, plan, {{"k", "v"}}, {});
+    *direct = w.direct_io();
+    for (size_t i = 0; i < sizes.size(); ++i) {
+        const std::string bytes = pattern(sizes[i], uint32_t(i + 1));
+        for (uint64_t at = 0; at < bytes.size(); at += 777777)
+            w.write(plan[i].name, bytes.data() + at, std::min<uint64_t>(777777, bytes.size() - at));
+    }
+    w.commit();
+}
+
+struct DirectIoEnv {
+    explicit DirectIoEnv(const char* v) { ::setenv("CTQ_DIRECT_IO", v, 1); }
+    ~DirectIoEnv() { ::unsetenv("CTQ_DIRECT_IO"); }
+};
+
+}  // namespace
+
+TEST_CASE("O_DIRECT output (CTQ_DIRECT_IO=1) has the same bytes as the buffered path") {
+    TempDir dir;
+    bool direct = false, buffered_direct = true;
+    {
+        DirectIoEnv env("0");
+        write_stage_crossing_file(dir / "buffered.safetensors", &buffered_direct);
+    }
+    {
+        DirectIoEnv env("1");
+        write_stage_crossing_file(dir / "direct.safetensors", &direct);
+    }
+    CHECK_FALSE(buffered_direct);
+    if (accepts_direct_io(dir.path())) CHECK(direct);
+    const std::string a = file_bytes(dir / "buffered.safetensors"), b = file_bytes(dir / "direct.safetensors");
+    CHECK(a.size() > (17ull << 20));
+    CHECK(a == b);
+    SafetensorsReader r(dir / "direct.safetensors");
+    REQUIRE(r.tensors().size() == 3);
+    const auto& t0 = r.tensors()[0];
+    CHECK(std::memcmp(r.data(t0), pattern(t0.nbytes(), 1).data(), t0.nbytes()) == 0);
+}
+
+TEST_CASE("a full disk under O_DIRECT still fails with EFBIG naming the output, and leaves no file") {
+    TempDir dir;
+    const auto out = dir / "big.safetensors";
+    const pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        std::signal(SIGXFSZ, SIG_IGN);
+        ::setenv("CTQ_DIRECT_IO", "1", 1);
+        const rlimit lim{65536, 65536};
+        ::setrlimit(RLIMIT_FSIZE, &lim);
+        int code = 1;
+        try {
+            // Past one 8 MiB stage, so both the O_DIRECT stretch and the buffered tail are tried.
+            SafetensorsWriter w(out, {{"huge", CTQ_DTYPE_U8, {9 << 20}}}, {}, {});
+            const std::string chunk(9 << 20, 'x');
+            w.write("huge", chunk.data(), chunk.size());
+            w.commit();
+            code = 2;
         } catch (const CtqError& e) {
             const std::string msg = e.what();
             code = msg.find(out.string() + ": tensor 'huge': write failed: File too large") == 0 ? 0 : 3;

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
 #include <random>
@@ -112,6 +113,9 @@ SafetensorsWriter::SafetensorsWriter(const fs::path& output, std::vector<OutputT
     live_slot_ = remember_temporary(temp_.c_str());
     try {
         if (live_slot_ < 0) fail(file, "", "too many output files open at once, or path too long");
+        uint64_t total = header.size();
+        for (uint64_t s : sizes_) total += s;
+        open_direct(total);
         write_all("", header.data(), header.size());
     } catch (...) {
         discard();
@@ -126,22 +130,66 @@ SafetensorsWriter::~SafetensorsWriter() {
 void SafetensorsWriter::discard() noexcept {
     if (fd_ >= 0) ::close(fd_);
     fd_ = -1;
+    if (direct_fd_ >= 0) ::close(direct_fd_);
+    direct_fd_ = -1;
     ::unlink(temp_.c_str());
     forget_temporary(live_slot_);
     live_slot_ = -1;
 }
 
-void SafetensorsWriter::write_all(const std::string& tensor, const void* data, uint64_t nbytes) {
-    const char* p = static_cast<const char*>(data);
+constexpr uint64_t kStage = 8ull << 20;        // multiple of any O_DIRECT alignment
+constexpr uint64_t kDirectFrom = 256ull << 20;  // smaller outputs stay in the page cache
+
+void SafetensorsWriter::open_direct(uint64_t total_bytes) {
+#ifdef O_DIRECT
+    const char* env = std::getenv("CTQ_DIRECT_IO");
+    const std::string mode = env ? env : "";
+    if (mode == "0" || (mode != "1" && total_bytes < kDirectFrom)) return;
+    void* p = nullptr;
+    if (::posix_memalign(&p, 4096, kStage) != 0) return;
+    stage_.reset(static_cast<char*>(p));
+    direct_fd_ = ::open(temp_.c_str(), O_WRONLY | O_DIRECT | O_CLOEXEC);  // EINVAL on tmpfs: stay buffered
+#else
+    (void)total_bytes;
+#endif
+}
+
+// pwrite all of [p, p + nbytes) at offset; errors name the output and the tensor being written.
+void SafetensorsWriter::write_fd(int fd, const std::string& tensor, const char* p, uint64_t nbytes, uint64_t offset) {
     while (nbytes > 0) {
-        const ssize_t n = ::write(fd_, p, std::min<uint64_t>(nbytes, 1u << 30));
+        const ssize_t n = ::pwrite(fd, p, std::min<uint64_t>(nbytes, 1u << 30), static_cast<off_t>(offset));
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) fail(output_.string(), tensor, "write failed: " + errno_text());
         if (n == 0) fail(output_.string(), tensor, "write failed: no progress");
         p += n;
         nbytes -= static_cast<uint64_t>(n);
-        written_ += static_cast<uint64_t>(n);
+        offset += static_cast<uint64_t>(n);
     }
+}
+
+// A full stage goes out through O_DIRECT; the final partial one through the buffered fd.
+void SafetensorsWriter::flush_stage(const std::string& tensor, bool final) {
+    write_fd(final ? fd_ : direct_fd_, tensor, stage_.get(), staged_, flushed_);
+    flushed_ += staged_;
+    staged_ = 0;
+}
+
+void SafetensorsWriter::write_all(const std::string& tensor, const void* data, uint64_t nbytes) {
+    const char* p = static_cast<const char*>(data);
+    if (direct_fd_ >= 0) {
+        while (nbytes > 0) {
+            const uint64_t n = std::min(nbytes, kStage - staged_);
+            std::memcpy(stage_.get() + staged_, p, n);
+            staged_ += n;
+            p += n;
+            nbytes -= n;
+            written_ += n;
+            if (staged_ == kStage) flush_stage(tensor, false);
+        }
+        return;
+    }
+    write_fd(fd_, tensor, p, nbytes, written_);
+    written_ += nbytes;
     start_writeback();
 }
 
@@ -183,6 +231,11 @@ void SafetensorsWriter::commit() {
         if (done != sizes_[i])
             fail(file, printable_name(tensors_[i].name), "incomplete: " + std::to_string(done) + " of " +
                                                              std::to_string(sizes_[i]) + " bytes written");
+    }
+    if (direct_fd_ >= 0) {
+        flush_stage(tensors_.empty() ? "" : tensors_.back().name, true);
+        ::close(direct_fd_);
+        direct_fd_ = -1;
     }
     if (::fsync(fd_) != 0) fail(file, "", "fsync failed: " + errno_text());
     const int fd = fd_;

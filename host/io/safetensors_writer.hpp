@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,7 @@ public:
 
     const std::filesystem::path& temp_path() const { return temp_; }
     uint64_t bytes_written() const { return written_; }
+    bool direct_io() const { return direct_fd_ >= 0; }
 
 private:
     std::filesystem::path output_;
@@ -51,10 +53,21 @@ private:
     uint64_t written_ = 0;
     uint64_t writeback_from_ = 0;  // bytes before this were handed to the kernel's writeback
     int fd_ = -1;
+    // Large outputs go to disk with O_DIRECT in aligned stretches from a staging buffer: the page
+    // cache would have to allocate (and later reclaim) a page for every byte, which on a loaded
+    // machine cost 0.2-1.9 s for 690 MB where the disk itself takes 0.4 s. The last, unaligned
+    // stretch goes through fd_. CTQ_DIRECT_IO=0 turns it off, =1 forces it for any size.
+    int direct_fd_ = -1;
+    std::unique_ptr<char, void (*)(void*)> stage_{nullptr, &std::free};
+    uint64_t staged_ = 0;   // bytes in stage_, to go at file offset flushed_
+    uint64_t flushed_ = 0;  // bytes already on disk through direct_fd_
     int live_slot_ = -1;  // entry in the signal-safe list of temporaries
     bool committed_ = false;
 
     void start_writeback();
+    void open_direct(uint64_t total_bytes);
+    void flush_stage(const std::string& tensor, bool final);
+    void write_fd(int fd, const std::string& tensor, const char* p, uint64_t nbytes, uint64_t offset);
     void write_all(const std::string& tensor, const void* data, uint64_t nbytes);
     void discard() noexcept;
 };
