@@ -149,6 +149,7 @@ void SafetensorsWriter::open_direct(uint64_t total_bytes) {
     if (::posix_memalign(&p, 4096, kStage) != 0) return;
     stage_.reset(static_cast<char*>(p));
     direct_fd_ = ::open(temp_.c_str(), O_WRONLY | O_DIRECT | O_CLOEXEC);  // EINVAL on tmpfs: stay buffered
+    if (direct_fd_ < 0) stage_.reset();
 #else
     (void)total_bytes;
 #endif
