@@ -27,21 +27,6 @@ Subspace exact_subspace(const torch::Tensor& w, int64_t k) {
     return {u.narrow(1, 0, k).contiguous(), vh.narrow(0, 0, k).t().contiguous()};
 }
 
-torch::Tensor gram_basis(const torch::Tensor& a);
-
-// The exact top-k subspaces from the eigenvectors of the FP64 Gram matrix of the short side
-// (GEMM + eigh: on CUDA far faster than gesvd on tall shapes). The other side spans W V_k; only
-// the spans matter, as ||U^T E V|| does not change under rotations within either subspace.
-Subspace exact_gram_subspace(const torch::Tensor& w, int64_t k) {
-    const bool wide = w.size(0) < w.size(1);
-    const auto a = (wide ? w.t() : w).to(torch::kFloat64);  // tall: [long, short]
-    const auto [values, vectors] = torch::linalg_eigh(torch::matmul(a.t(), a));  // ascending
-    const auto short_side = vectors.flip({1}).narrow(1, 0, k);
-    const auto long_side = gram_basis(torch::matmul(a, short_side));
-    auto s = short_side.to(w.scalar_type()).contiguous(), l = long_side.to(w.scalar_type()).contiguous();
-    return wide ? Subspace{s, l} : Subspace{l, s};
-}
-
 // Q with orthonormal columns spanning a's (CholeskyQR2 in FP64: R = chol(A^T A), Q = A R^-1,
 // twice, which is orthonormal to FP64 rounding for cond(A) up to ~1e7). A rank-deficient
 // block makes the Cholesky fail; Householder QR then takes over.
@@ -63,6 +48,15 @@ std::pair<torch::Tensor, torch::Tensor> gram_small_svd(const torch::Tensor& b, i
     // V_k spans B^T U_k; its orthonormal basis is all the projection needs (||U^T E V|| does not
     // change under rotations within either subspace).
     return {ub.to(b.scalar_type()), gram_basis(torch::matmul(b64.t(), ub)).to(b.scalar_type())};
+}
+
+// The exact top-k subspaces: gram_small_svd on W laid out short side first (GEMM + eigh, on CUDA
+// far faster than gesvd on tall shapes).
+Subspace exact_gram_subspace(const torch::Tensor& w, int64_t k) {
+    const bool wide = w.size(0) < w.size(1);
+    const auto [short_side, long_side] = gram_small_svd(wide ? w : w.t(), k);
+    return wide ? Subspace{short_side.contiguous(), long_side.contiguous()}
+                : Subspace{long_side.contiguous(), short_side.contiguous()};
 }
 
 // Randomized range finder with power iterations; the small SVD runs on B = Q^T W.
