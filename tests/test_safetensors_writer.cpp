@@ -218,21 +218,22 @@ TEST_CASE("write order, sizes and completeness are enforced") {
     CHECK(dir.entries().empty());
 }
 
-TEST_CASE("a full disk (RLIMIT_FSIZE, EFBIG) gives a clear error and leaves no file") {
-    TempDir dir;
-    const auto out = dir / "big.safetensors";
+namespace {
+
+// Runs `write` in a child under a 64 KiB file-size limit (SIGXFSZ ignored, so write(2) fails with
+// EFBIG) and checks that it failed with that error naming `out` and tensor 'huge', leaving no file.
+void check_full_disk(const TempDir& dir, const std::filesystem::path& out, const char* direct_io,
+                     const std::function<void()>& write) {
     const pid_t pid = ::fork();
     REQUIRE(pid >= 0);
     if (pid == 0) {
-        // Child: a 64 KiB file size limit, SIGXFSZ ignored so write(2) fails with EFBIG.
         std::signal(SIGXFSZ, SIG_IGN);
+        ::setenv("CTQ_DIRECT_IO", direct_io, 1);
         const rlimit lim{65536, 65536};
         ::setrlimit(RLIMIT_FSIZE, &lim);
         int code = 1;
         try {
-            SafetensorsWriter w(out, {{"huge", CTQ_DTYPE_F32, {1 << 16}}}, {}, {});
-            const std::string chunk(1 << 18, 'x');
-            w.write("huge", chunk.data(), chunk.size());
+            write();
             code = 2;  // the write should have failed
         } catch (const CtqError& e) {
             const std::string msg = e.what();
@@ -245,6 +246,18 @@ TEST_CASE("a full disk (RLIMIT_FSIZE, EFBIG) gives a clear error and leaves no f
     REQUIRE(WIFEXITED(status));
     CHECK(WEXITSTATUS(status) == 0);
     CHECK(dir.entries().empty());
+}
+
+}  // namespace
+
+TEST_CASE("a full disk (RLIMIT_FSIZE, EFBIG) gives a clear error and leaves no file") {
+    TempDir dir;
+    const auto out = dir / "big.safetensors";
+    check_full_disk(dir, out, "0", [&] {
+        SafetensorsWriter w(out, {{"huge", CTQ_DTYPE_F32, {1 << 16}}}, {}, {});
+        const std::string chunk(1 << 18, 'x');
+        w.write("huge", chunk.data(), chunk.size());
+    });
 }
 
 namespace {
@@ -315,30 +328,11 @@ TEST_CASE("O_DIRECT output (CTQ_DIRECT_IO=1) has the same bytes as the buffered 
 TEST_CASE("a full disk under O_DIRECT still fails with EFBIG naming the output, and leaves no file") {
     TempDir dir;
     const auto out = dir / "big.safetensors";
-    const pid_t pid = ::fork();
-    REQUIRE(pid >= 0);
-    if (pid == 0) {
-        std::signal(SIGXFSZ, SIG_IGN);
-        ::setenv("CTQ_DIRECT_IO", "1", 1);
-        const rlimit lim{65536, 65536};
-        ::setrlimit(RLIMIT_FSIZE, &lim);
-        int code = 1;
-        try {
-            // Past one 8 MiB stage, so both the O_DIRECT stretch and the buffered tail are tried.
-            SafetensorsWriter w(out, {{"huge", CTQ_DTYPE_U8, {9 << 20}}}, {}, {});
-            const std::string chunk(9 << 20, 'x');
-            w.write("huge", chunk.data(), chunk.size());
-            w.commit();
-            code = 2;
-        } catch (const CtqError& e) {
-            const std::string msg = e.what();
-            code = msg.find(out.string() + ": tensor 'huge': write failed: File too large") == 0 ? 0 : 3;
-        }
-        ::_exit(code);
-    }
-    int status = 0;
-    REQUIRE(::waitpid(pid, &status, 0) == pid);
-    REQUIRE(WIFEXITED(status));
-    CHECK(WEXITSTATUS(status) == 0);
-    CHECK(dir.entries().empty());
+    check_full_disk(dir, out, "1", [&] {
+        // Past one 8 MiB stage, so both the O_DIRECT stretch and the buffered tail are tried.
+        SafetensorsWriter w(out, {{"huge", CTQ_DTYPE_U8, {9 << 20}}}, {}, {});
+        const std::string chunk(9 << 20, 'x');
+        w.write("huge", chunk.data(), chunk.size());
+        w.commit();
+    });
 }
