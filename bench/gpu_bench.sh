@@ -111,17 +111,19 @@ if has learned; then
     echo "== learned rounding on the bench model"
     M=$W/flux_bench.safetensors
     [ -f "$M" ] || "$CTQ" demo-model "$M" --hidden 3072 --double_blocks 2 --single_blocks 0
+    # Quality is measured in the exact top-k subspace (the randomized one can flatter a rounding).
+    verify() { "$CTQ" verify --full_matrix --device cuda "$@"; }
     for mode in "" "--int8 --scaling_mode row"; do
         tag=${mode// /_}
         "$CTQ" -i "$M" -o "$W/n.safetensors" --simple $mode --no_progress > /dev/null 2>&1 &&
-            "$CTQ" verify --orig "$M" --quant "$W/n.safetensors" > "$W/verify_rtn.txt" 2>&1
-        CTQ_ENGINE_TRACE=1 timed "ctq learned $mode --device cuda" "$CTQ" -i "$M" -o "$W/l.safetensors" $mode --device cuda --manual_seed 1 --report "$OUT/learned$tag.json" --no_progress
+            verify --orig "$M" --quant "$W/n.safetensors" > "$W/verify_rtn.txt" 2>&1
+        CTQ_ENGINE_TRACE=1 timed "ctq learned $mode --device cuda" "$CTQ" -i "$M" -o "$W/l.safetensors" $mode --device cuda --manual_seed 1 --report "$OUT/learned$tag.json" --no_progress ${CTQ_BENCH_LEARNED_FLAGS:-}
         cp "$OUT/run.log" "$OUT/ours_learned$tag.log"
-        [ -f "$W/l.safetensors" ] && "$CTQ" verify --orig "$M" --quant "$W/l.safetensors" > "$W/verify_ours.txt" 2>&1
+        [ -f "$W/l.safetensors" ] && verify --orig "$M" --quant "$W/l.safetensors" > "$W/verify_ours.txt" 2>&1
         compare=(ours="$W/verify_ours.txt")
         if [ "${CTQ_BENCH_REFERENCE:-1}" != 0 ]; then
             timed "reference learned $mode (prodigy defaults)" reference -i "$M" -o "$W/r.safetensors" --comfy_quant $mode --manual_seed 1
-            [ -f "$W/r.safetensors" ] && "$CTQ" verify --orig "$M" --quant "$W/r.safetensors" > "$W/verify_ref.txt" 2>&1 &&
+            [ -f "$W/r.safetensors" ] && verify --orig "$M" --quant "$W/r.safetensors" > "$W/verify_ref.txt" 2>&1 &&
                 compare+=(reference="$W/verify_ref.txt")
         fi
         python3 bench/compare_verify.py "$W/verify_rtn.txt" "${compare[@]}" | sed 's/^/  /'

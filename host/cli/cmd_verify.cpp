@@ -27,6 +27,8 @@ int cmd_verify(const std::vector<std::string>& args, Registry& registry) {
         ("max_k", po::value(&o.max_k)->default_value(1280), "")
         ("full_matrix", po::bool_switch(&o.exact_subspace),
          "subspace from the exact SVD (slower; the randomized one can flatter a rounding tuned to the same seed)")
+        ("device", po::value(&o.device)->default_value("cpu"),
+         "where the subspace SVDs run: cpu, cuda or cuda:N (on CUDA via the Gram matrix, same spans, far faster on large layers)")
         ("manual_seed", po::value(&o.seed)->default_value(0), "seed of the randomized SVD and the random inputs")
         ("linear", po::value(&o.linear_tokens)->implicit_value(64)->default_value(0),
          "also the output error of each layer on N random N(0,1) input rows (default 64): the weight-only "

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 namespace ctq {
@@ -24,7 +25,7 @@ struct EngineApi {
                                    const Registry&, const std::function<void(int64_t, double)>& progress);
     void (*validate)(const LearnedOptions&, const Registry&);
     double (*relative_subspace_error)(const float* w, const float* wq, int64_t rows, int64_t cols, int64_t k,
-                                      uint64_t seed, bool exact);
+                                      uint64_t seed, bool exact, const std::string& device);
     int64_t (*learned_rank)(int64_t rows, int64_t cols, double top_p, int64_t min_k, int64_t max_k);
     std::unique_ptr<BiasCalibration> (*make_bias_calibration)(uint64_t seed, int64_t samples);
 };

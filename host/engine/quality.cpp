@@ -13,14 +13,16 @@ struct Projected {
 };
 
 Projected project(const float* w, const float* wq, int64_t rows, int64_t cols, int64_t k, uint64_t seed,
-                  bool exact) {
+                  bool exact, const std::string& device) {
     torch::NoGradGuard no_grad;
-    const auto wt = torch::from_blob(const_cast<float*>(w), {rows, cols}, torch::kFloat32);
-    const auto qt = torch::from_blob(const_cast<float*>(wq), {rows, cols}, torch::kFloat32);
+    const torch::Device d(device);
+    const auto wt = torch::from_blob(const_cast<float*>(w), {rows, cols}, torch::kFloat32).to(d);
+    const auto qt = torch::from_blob(const_cast<float*>(wq), {rows, cols}, torch::kFloat32).to(d);
     engine::SubspaceOptions so;
     so.k = k;
     so.seed = seed;
     so.exact = exact;
+    so.gram = d.is_cuda();  // as the engine does on CUDA
     const auto sub = engine::principal_subspace(wt, so);
     return {std::sqrt(engine::projected_energy(sub, qt - wt)), std::sqrt(engine::projected_energy(sub, wt))};
 }
@@ -28,13 +30,13 @@ Projected project(const float* w, const float* wq, int64_t rows, int64_t cols, i
 }  // namespace
 
 double subspace_error(const float* w, const float* wq, int64_t rows, int64_t cols, int64_t k, uint64_t seed,
-                      bool exact) {
-    return project(w, wq, rows, cols, k, seed, exact).error;
+                      bool exact, const std::string& device) {
+    return project(w, wq, rows, cols, k, seed, exact, device).error;
 }
 
 double relative_subspace_error(const float* w, const float* wq, int64_t rows, int64_t cols, int64_t k,
-                               uint64_t seed, bool exact) {
-    const auto p = project(w, wq, rows, cols, k, seed, exact);
+                               uint64_t seed, bool exact, const std::string& device) {
+    const auto p = project(w, wq, rows, cols, k, seed, exact, device);
     return p.signal > 0 ? p.error / p.signal : 0.0;
 }
 

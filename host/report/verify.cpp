@@ -86,7 +86,7 @@ VerifyResult verify_files(const VerifyOptions& o, const Registry& registry) {
         LayerStats s = measure_layer(base, c.format, rows, cols, w.data(), wq.data(), scales);
         if (o.subspace) {
             const int64_t k = engine().learned_rank(rows, cols, o.top_p, o.min_k, o.max_k);
-            s.subspace_rel_error = engine().relative_subspace_error(w.data(), wq.data(), rows, cols, k, o.seed, o.exact_subspace);
+            s.subspace_rel_error = engine().relative_subspace_error(w.data(), wq.data(), rows, cols, k, o.seed, o.exact_subspace, o.device);
         }
         if (o.linear_tokens > 0) {
             const OutputError e = output_error(w.data(), wq.data(), rows, cols, o.linear_tokens, o.seed, c.format, q,

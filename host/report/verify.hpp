@@ -19,6 +19,7 @@ struct VerifyOptions {
     int64_t min_k = 256, max_k = 1280;
     uint64_t seed = 0;
     bool exact_subspace = false;  // --full_matrix: the exact SVD's U_k, V_k
+    std::string device = "cpu";   // where the subspace SVDs run
     int64_t linear_tokens = 0;  // > 0: also the output error on this many random activation rows
 };
 

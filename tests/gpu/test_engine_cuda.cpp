@@ -35,8 +35,8 @@ TEST_CASE("search on CUDA meets the target and agrees with the CPU judge") {
     std::vector<float> a(rows * cols), b(rows * cols);
     ops.dequantize(rtn, a.data());
     ops.dequantize(q, b.data());
-    const double sub_rtn = subspace_error(w.data(), a.data(), rows, cols, k, o.seed);
-    const double sub = subspace_error(w.data(), b.data(), rows, cols, k, o.seed);
+    const double sub_rtn = subspace_error(w.data(), a.data(), rows, cols, k, o.seed, o.full_matrix);
+    const double sub = subspace_error(w.data(), b.data(), rows, cols, k, o.seed, o.full_matrix);
     CHECK_FALSE(stats.kept_rtn);
     CHECK(sub <= 0.6 * sub_rtn);
     CHECK(relative_full_error(w.data(), b.data(), rows, cols) <=
