@@ -71,3 +71,11 @@ TEST_CASE("verify names the layers it cannot check") {
     CHECK(r.status == 1);
     CHECK(r.output.find("not checked: encoder.block.0.layer.0.SelfAttention.q: no 2-D weight") != std::string::npos);
 }
+
+TEST_CASE("verify --device: a device torch cannot use is one clear error, not a backtrace") {
+    const RunResult r = run_ctq("verify --orig " + golden("tiny_flux.safetensors") + " --quant " +
+                                golden("ref_fp8_tensor.safetensors") + " --device tpu:0");
+    CHECK(r.status != 0);
+    CHECK(r.output.find("verify: unknown device 'tpu:0'") != std::string::npos);
+    CHECK(r.output.find("Exception raised") == std::string::npos);
+}

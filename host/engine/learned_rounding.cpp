@@ -3,6 +3,7 @@
 #include "engine/learned_rounding.hpp"
 
 #include "core/error.hpp"
+#include "engine/device.hpp"
 #include "engine/device_grid.hpp"
 #include "engine/problem.hpp"
 #include "engine/trace.hpp"
@@ -45,16 +46,7 @@ bool one_of(const std::string& v, const char* const (&list)[N]) {
 
 [[noreturn]] void bad_option(const std::string& what) { fail("", "", "learned rounding: " + what); }
 
-torch::Device parse_device(const std::string& name) {
-    try {
-        torch::Device d(name);
-        if (d.is_cuda() && !torch::cuda::is_available())
-            bad_option("device '" + name + "' requested but this LibTorch has no usable CUDA device");
-        return d;
-    } catch (const c10::Error&) {
-        bad_option("unknown device '" + name + "' (use cpu, cuda or cuda:N)");
-    }
-}
+torch::Device parse_device(const std::string& name) { return engine::checked_device(name, "learned rounding"); }
 
 torch::Tensor to_device(const float* v, int64_t rows, int64_t cols, torch::Device d) {
     return torch::from_blob(const_cast<float*>(v), {rows, cols}, torch::kFloat32).to(d, false, true);

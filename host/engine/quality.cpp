@@ -1,5 +1,6 @@
 #include "engine/quality.hpp"
 
+#include "engine/device.hpp"
 #include "engine/subspace.hpp"
 
 #include <cmath>
@@ -15,7 +16,7 @@ struct Projected {
 Projected project(const float* w, const float* wq, int64_t rows, int64_t cols, int64_t k, uint64_t seed,
                   bool exact, const std::string& device) {
     torch::NoGradGuard no_grad;
-    const torch::Device d(device);
+    const torch::Device d = engine::checked_device(device, "verify");
     const auto wt = torch::from_blob(const_cast<float*>(w), {rows, cols}, torch::kFloat32).to(d);
     const auto qt = torch::from_blob(const_cast<float*>(wq), {rows, cols}, torch::kFloat32).to(d);
     engine::SubspaceOptions so;
