@@ -6,6 +6,7 @@
 #include "engine/device.hpp"
 #include "engine/device_grid.hpp"
 #include "engine/problem.hpp"
+#include "engine/torch_stream.hpp"
 #include "engine/trace.hpp"
 
 #include <chrono>
@@ -173,6 +174,7 @@ LearnedStats learn_rounding(const LayoutOps& ops, const float* w, QuantizedLayer
         bad_option(std::string("layout '") + ops.desc().name + "' has no grid operations");
     torch::NoGradGuard no_grad;
     const torch::Device device = parse_device(opt.device);
+    const engine::OwnStream stream(device);  // layers may be learned on several threads at once
     engine::LayerTrace trace(device);
     LearnedStats stats;
     stats.k = engine::subspace_rank(q.rows, q.cols, opt.top_p, opt.min_k, opt.max_k);

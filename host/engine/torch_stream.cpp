@@ -1,6 +1,7 @@
 #include "engine/torch_stream.hpp"
 
 #ifdef CTQ_ENGINE_TORCH_CUDA
+#include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
 #endif
 
@@ -13,6 +14,25 @@ void* torch_stream(const torch::Device& device) {
     (void)device;
 #endif
     return nullptr;
+}
+
+void sync_stream(const torch::Device& device) {
+    if (!device.is_cuda()) return;
+#ifdef CTQ_ENGINE_TORCH_CUDA
+    c10::cuda::getCurrentCUDAStream(device.index()).synchronize();
+#else
+    torch::cuda::synchronize(device.index());
+#endif
+}
+
+OwnStream::OwnStream(const torch::Device& device) {
+#ifdef CTQ_ENGINE_TORCH_CUDA
+    if (device.is_cuda())
+        guard_ = std::make_shared<c10::cuda::CUDAStreamGuard>(
+            c10::cuda::getStreamFromPool(/*isHighPriority=*/false, device.index()));
+#else
+    (void)device;
+#endif
 }
 
 }  // namespace ctq::engine

@@ -6,8 +6,24 @@
 
 #include <torch/torch.h>
 
+#include <memory>
+
 namespace ctq::engine {
 
 void* torch_stream(const torch::Device& device);
+
+// Waits for the work queued on the current stream of device (CUDA), not the whole device: other
+// layers in flight on other streams go on.
+void sync_stream(const torch::Device& device);
+
+// While alive, torch's current stream on a CUDA device is one of its pool streams, so that layers
+// learned on several threads at once do not queue behind each other (no-op on the CPU).
+class OwnStream {
+public:
+    explicit OwnStream(const torch::Device& device);
+
+private:
+    std::shared_ptr<void> guard_;
+};
 
 }  // namespace ctq::engine

@@ -1,5 +1,7 @@
 #include "engine/trace.hpp"
 
+#include "engine/torch_stream.hpp"
+
 #include <cstdio>
 #include <cstdlib>
 #include <map>
@@ -35,7 +37,7 @@ LayerTrace::LayerTrace(const torch::Device& device)
 
 void LayerTrace::mark(const char* phase) {
     if (!on_) return;
-    if (device_.is_cuda()) torch::cuda::synchronize(device_.index());
+    sync_stream(device_);
     const auto now = std::chrono::steady_clock::now();
     char buf[64];
     const double seconds = seconds_between(last_, now);
@@ -52,7 +54,7 @@ PhaseClock::PhaseClock(const torch::Device& device)
 
 void PhaseClock::lap(double* bucket) {
     if (!on_) return;
-    if (device_.is_cuda()) torch::cuda::synchronize(device_.index());
+    sync_stream(device_);
     const auto now = std::chrono::steady_clock::now();
     if (bucket) *bucket += seconds_between(last_, now);
     last_ = now;

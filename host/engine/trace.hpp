@@ -1,7 +1,8 @@
 // CTQ_ENGINE_TRACE=1: one line per layer on stderr saying where its time went (grid setup, SVD,
 // method, judging) and how the method got there (rounds, accepted batches, retries, GEMMs).
-// While tracing, each phase boundary waits for the device so that asynchronous CUDA work is
-// booked to the phase that queued it; without tracing nothing waits.
+// While tracing, each phase boundary waits for the layer's CUDA stream so that asynchronous work
+// is booked to the phase that queued it (with layers in flight on other streams, phases overlap
+// theirs); without tracing nothing waits.
 #pragma once
 
 #include <torch/torch.h>
@@ -25,7 +26,7 @@ struct MethodStats {
     double gemm_seconds = 0, select_seconds = 0, update_seconds = 0;
 };
 
-// Adds the time since the previous lap to a bucket; waits for the device first. Only while
+// Adds the time since the previous lap to a bucket; waits for the stream first. Only while
 // tracing (otherwise a no-op that never synchronizes).
 class PhaseClock {
 public:

@@ -6,6 +6,7 @@
 #include "pipeline/async_writer.hpp"
 #include "pipeline/layer_worker.hpp"
 #include "pipeline/output_plan.hpp"
+#include "pipeline/prepare_ahead.hpp"
 #include "plan/layer_config_template.hpp"
 #include "plan/output_name.hpp"
 #include "plan/plan_table.hpp"
@@ -100,17 +101,20 @@ int run_convert(const ConvertOptions& options, Registry& registry) {
     std::vector<LayerStats> stats;
     size_t quantized = 0, kept = 0, dropped = 0;
     const double planning = seconds_since(started);
-    double computing = 0;
-    for (const auto& t : planned) {
-        const auto t0 = Clock::now();
-        LayerOutcome r = worker.process(t);
-        computing += seconds_since(t0);
+    auto done = [&](const PlannedTensor& t, LayerOutcome r) {
         if (r.stats) stats.push_back(*r.stats);
         quantized += t.plan.action == PlanAction::Quantize;
         kept += t.plan.action == PlanAction::Copy;
         dropped += t.plan.action == PlanAction::Drop;
         progress.item_done(t.input->name, t.input->nbytes(), r.note);
+    };
+    const auto computing_start = Clock::now();
+    {
+        PrepareAhead ahead(worker, learned_depth(o.device), done);
+        for (const auto& t : planned) ahead.submit(t);
+        ahead.finish_all();
     }
+    const double computing = seconds_since(computing_start);
     auto t0 = Clock::now();
     queue.drain();
     const double draining = seconds_since(t0);

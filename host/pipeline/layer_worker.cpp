@@ -59,13 +59,10 @@ void LayerWorker::plan_ahead(const std::vector<PlannedTensor>& planned) {
 
 std::string LayerWorker::device_summary() const { return gpu_ ? gpu_->summary() : std::string(); }
 
-const float* LayerWorker::load_f32(const TensorInfo& info) {
+F32Pool::Lease LayerWorker::load_f32(const TensorInfo& info) {
     const uint64_t n = info.numel();
-    if (n > weight_capacity_) {
-        weight_.reset(new float[n]);  // uninitialised on purpose: every element is written next
-        weight_capacity_ = n;
-    }
-    const NonFinite nf = to_f32_checked(reader_.data(info), info.dtype, n, weight_.get());
+    F32Pool::Lease weight = weights_.take(n);
+    const NonFinite nf = to_f32_checked(reader_.data(info), info.dtype, n, weight.data());
     if (nf.count) {
         const int64_t cols = info.shape.size() == 2 ? info.shape[1] : 1;
         fail(reader_.path().string(), info.name,
@@ -73,7 +70,7 @@ const float* LayerWorker::load_f32(const TensorInfo& info) {
                  std::to_string(nf.first_index / cols) + ", " + std::to_string(nf.first_index % cols) +
                  "]; refusing to quantize it (keep the layer with --exclude-layers)");
     }
-    return weight_.get();
+    return weight;
 }
 
 LayerOutcome LayerWorker::process(const PlannedTensor& t) {
@@ -82,30 +79,45 @@ LayerOutcome LayerWorker::process(const PlannedTensor& t) {
         case PlanAction::Copy:
             if (!t.bias_handled_by_layer) writer_.push_input(*t.input);
             return {std::nullopt, "kept (" + t.plan.reason + ")"};
-        case PlanAction::Quantize:
-            try {
-                return quantize(t);
-            } catch (const CtqError& e) {
-                const std::string file = reader_.path().string();
-                if (std::string(e.what()).rfind(file + ": ", 0) == 0) throw;  // already names the file
-                throw CtqError(file + ": " + e.what());
-            }
+        case PlanAction::Quantize: return finish(t, prepare(t));
     }
     return {};
+}
+
+bool LayerWorker::prepares_concurrently(const PlannedTensor& t) const {
+    return t.plan.action == PlanAction::Quantize && t.plan.method == RoundingMethod::Learned && !t.corrected_bias;
+}
+
+PreparedLayer LayerWorker::prepare(const PlannedTensor& t) {
+    try {
+        return quantize(t);
+    } catch (const CtqError& e) {
+        const std::string file = reader_.path().string();
+        if (std::string(e.what()).rfind(file + ": ", 0) == 0) throw;  // already names the file
+        throw CtqError(file + ": " + e.what());
+    }
+}
+
+LayerOutcome LayerWorker::finish(const PlannedTensor& t, PreparedLayer p) {
+    queue_outputs(t, p.q);
+    if (t.corrected_bias) writer_.push(t.corrected_bias->name, std::move(p.bias));
+    return std::move(p.outcome);
 }
 
 bool LayerWorker::quantize_on_gpu(const PlannedTensor& t, QuantizedLayer& q) {
     return gpu_ && gpu_->quantize(*t.ops, *t.input, q);
 }
 
-LayerOutcome LayerWorker::quantize(const PlannedTensor& t) {
+PreparedLayer LayerWorker::quantize(const PlannedTensor& t) {
     const auto start = std::chrono::steady_clock::now();
     const TensorInfo& info = *t.input;
     const int64_t rows = info.shape[0], cols = info.shape[1];
     const LayoutOps& ops = *t.ops;
     const bool learned_planned = t.plan.method == RoundingMethod::Learned;
-    QuantizedLayer q = ops.allocate(rows, cols, [this](size_t n) { return writer_.reuse(n); });
-    const float* w = nullptr;
+    PreparedLayer p;
+    QuantizedLayer& q = p.q;
+    q = ops.allocate(rows, cols, [this](size_t n) { return writer_.reuse(n); });
+    F32Pool::Lease weight;
     const bool on_gpu = !learned_planned && quantize_on_gpu(t, q);
     // Round-to-nearest that needs no F32 weight of its own reads the mapping as stored. A weight
     // the layout refuses for NaN/Inf goes on to load_f32, whose error names file and position.
@@ -113,7 +125,8 @@ LayerOutcome LayerWorker::quantize(const PlannedTensor& t) {
     const uint8_t* stored = reader_.data(info);
     const bool from_stored = !on_gpu && !needs_f32 && ops.accepts_stored(stored, info.dtype) &&
                              ops.quantize_stored(stored, info.dtype, q);
-    if ((!on_gpu && !from_stored) || needs_f32) w = load_f32(info);
+    if ((!on_gpu && !from_stored) || needs_f32) weight = load_f32(info);
+    const float* w = weight.data();
     if (!on_gpu && !from_stored) ops.quantize(w, q);
     reader_.release(info);
 
@@ -124,7 +137,7 @@ LayerOutcome LayerWorker::quantize(const PlannedTensor& t) {
                                     "' has no grid operations for learned rounding; use --simple");
         learned = engine().learn_rounding(ops, w, q, to_learned_options(options_), registry_, nullptr);
     }
-    LayerOutcome out;
+    LayerOutcome& out = p.outcome;
     std::vector<float> wq;
     if (measure_ || t.corrected_bias) {
         wq.resize(static_cast<size_t>(rows * cols));
@@ -139,11 +152,10 @@ LayerOutcome LayerWorker::quantize(const PlannedTensor& t) {
         }
     }
     out.note = describe(t, learned);
-    queue_outputs(t, q);
-    if (t.corrected_bias) queue_bias(t, w, wq);
+    if (t.corrected_bias) p.bias = corrected_bias(t, w, wq);
     if (out.stats)
         out.stats->seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    return out;
+    return p;
 }
 
 void LayerWorker::queue_outputs(const PlannedTensor& t, QuantizedLayer& q) {
@@ -157,7 +169,8 @@ void LayerWorker::queue_outputs(const PlannedTensor& t, QuantizedLayer& q) {
     }
 }
 
-void LayerWorker::queue_bias(const PlannedTensor& t, const float* w, const std::vector<float>& wq) {
+std::vector<uint8_t> LayerWorker::corrected_bias(const PlannedTensor& t, const float* w,
+                                                 const std::vector<float>& wq) const {
     const TensorInfo& b = *t.corrected_bias;
     std::vector<float> bias(b.numel());
     to_f32(reader_.data(b), b.dtype, b.numel(), bias.data());
@@ -165,7 +178,7 @@ void LayerWorker::queue_bias(const PlannedTensor& t, const float* w, const std::
     for (size_t i = 0; i < bias.size(); ++i) bias[i] -= c[i];
     std::vector<uint8_t> bytes(b.nbytes());
     from_f32(bias.data(), bias.size(), b.dtype, bytes.data());
-    writer_.push(b.name, std::move(bytes));
+    return bytes;
 }
 
 std::string LayerWorker::describe(const PlannedTensor& t, const std::optional<LearnedStats>& learned) const {

@@ -5,6 +5,7 @@
 #include "cli/convert_options.hpp"
 #include "io/safetensors_reader.hpp"
 #include "pipeline/async_writer.hpp"
+#include "pipeline/f32_pool.hpp"
 #include "pipeline/gpu_quantizer.hpp"
 #include "pipeline/output_plan.hpp"
 #include "report/layer_stats.hpp"
@@ -25,12 +26,26 @@ struct LayerOutcome {
     std::string note;                 // one line for the progress display
 };
 
+// What prepare() computed for one quantized tensor, not yet queued for the writer.
+struct PreparedLayer {
+    QuantizedLayer q;
+    std::vector<uint8_t> bias;  // the corrected bias's bytes (--bias_correction)
+    LayerOutcome outcome;
+};
+
 class LayerWorker {
 public:
     LayerWorker(const ConvertOptions& options, const Registry& registry, const SafetensorsReader& reader,
                 AsyncWriter& writer);
     ~LayerWorker();
+    // Any tensor, on this thread: prepare() and finish() for a quantized one.
     LayerOutcome process(const PlannedTensor& t);
+    // True for the tensors prepare() may run for on another thread while this one goes on (learned
+    // rounding without bias correction: minutes of engine work that share no state here); their
+    // finish() must still come in plan order, on this thread.
+    bool prepares_concurrently(const PlannedTensor& t) const;
+    PreparedLayer prepare(const PlannedTensor& t);
+    LayerOutcome finish(const PlannedTensor& t, PreparedLayer p);
     // The tensors process() will get, in order, so the GPU path can read ahead.
     void plan_ahead(const std::vector<PlannedTensor>& planned);
     std::string device_summary() const;  // a line for the time summary, empty on the CPU
@@ -44,16 +59,13 @@ private:
     std::unique_ptr<BiasCalibration> calibration_;  // --bias_correction synthetic only
     bool measure_;
 
-    // The F32 copy of the weight being quantized, reused across layers: a fresh multi-MB
-    // allocation per layer costs page faults and zero-filling that show up in the throughput.
-    std::unique_ptr<float[]> weight_;
-    size_t weight_capacity_ = 0;
+    F32Pool weights_;  // F32 copies of the weights being quantized
 
-    const float* load_f32(const TensorInfo& info);
-    LayerOutcome quantize(const PlannedTensor& t);
+    F32Pool::Lease load_f32(const TensorInfo& info);
+    PreparedLayer quantize(const PlannedTensor& t);
     bool quantize_on_gpu(const PlannedTensor& t, QuantizedLayer& q);
     void queue_outputs(const PlannedTensor& t, QuantizedLayer& q);
-    void queue_bias(const PlannedTensor& t, const float* w, const std::vector<float>& wq);
+    std::vector<uint8_t> corrected_bias(const PlannedTensor& t, const float* w, const std::vector<float>& wq) const;
     std::string describe(const PlannedTensor& t, const std::optional<LearnedStats>& learned) const;
 };
 

@@ -1,0 +1,57 @@
+#include "pipeline/prepare_ahead.hpp"
+
+#include "core/error.hpp"
+
+#include <cstdlib>
+
+namespace ctq {
+
+PrepareAhead::PrepareAhead(LayerWorker& worker, size_t depth, Done done)
+    : worker_(worker), depth_(depth < 1 ? 1 : depth), done_(std::move(done)) {}
+
+PrepareAhead::~PrepareAhead() {
+    for (auto& f : in_flight_)
+        if (f.prepared.valid()) f.prepared.wait();
+}
+
+void PrepareAhead::submit(const PlannedTensor& t) {
+    InFlight f{&t, {}};
+    if (depth_ > 1 && worker_.prepares_concurrently(t))
+        f.prepared = std::async(std::launch::async, [this, &t] { return worker_.prepare(t); });
+    in_flight_.push_back(std::move(f));
+    while (!in_flight_.empty() && (!in_flight_.front().prepared.valid() || running() >= depth_)) finish_oldest();
+}
+
+size_t PrepareAhead::running() const {
+    size_t n = 0;
+    for (const auto& f : in_flight_) n += f.prepared.valid();
+    return n;
+}
+
+void PrepareAhead::finish_all() {
+    while (!in_flight_.empty()) finish_oldest();
+}
+
+void PrepareAhead::finish_oldest() {
+    InFlight f = std::move(in_flight_.front());
+    in_flight_.pop_front();
+    if (!f.prepared.valid()) {
+        done_(*f.tensor, worker_.process(*f.tensor));
+        return;
+    }
+    PreparedLayer p = f.prepared.get();  // rethrows the layer's error
+    done_(*f.tensor, worker_.finish(*f.tensor, std::move(p)));
+}
+
+size_t learned_depth(const std::string& device) {
+    if (const char* v = std::getenv("CTQ_LEARNED_INFLIGHT")) {
+        char* end = nullptr;
+        const long n = std::strtol(v, &end, 10);
+        if (end == v || *end != '\0' || n < 1 || n > 8)
+            throw CtqError(std::string("CTQ_LEARNED_INFLIGHT must be a whole number from 1 to 8, not '") + v + "'");
+        return static_cast<size_t>(n);
+    }
+    return device == "cpu" ? 1 : 2;
+}
+
+}  // namespace ctq

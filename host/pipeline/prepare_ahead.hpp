@@ -1,0 +1,51 @@
+// Learned layers prepared on threads of their own, several at once, and finished (queued for the
+// writer, counted, shown) in plan order. On a GPU one layer's search leaves the device idle
+// between its many small steps and while its weight is read and rounded on the CPU; a second
+// layer in flight fills those gaps. Every layer's result is the same whatever the depth: layers
+// share no state, and each runs on a CUDA stream of its own.
+#pragma once
+
+#include "pipeline/layer_worker.hpp"
+
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <future>
+#include <string>
+
+namespace ctq {
+
+class PrepareAhead {
+public:
+    using Done = std::function<void(const PlannedTensor&, LayerOutcome)>;
+
+    // depth: layers in flight at most (1: none ahead, every layer is prepared when submitted).
+    PrepareAhead(LayerWorker& worker, size_t depth, Done done);
+    ~PrepareAhead();  // waits for the layers still running (an error unwinds through here)
+
+    // Takes the next tensor in plan order. One the worker prepares concurrently starts on a thread
+    // of its own; any other is processed on this thread once everything before it is finished.
+    // Returns with fewer than depth layers in flight.
+    void submit(const PlannedTensor& t);
+    // Finishes everything still pending, in plan order.
+    void finish_all();
+
+private:
+    struct InFlight {
+        const PlannedTensor* tensor;
+        std::future<PreparedLayer> prepared;  // not valid: processed here when its turn comes
+    };
+    LayerWorker& worker_;
+    size_t depth_;
+    Done done_;
+    std::deque<InFlight> in_flight_;
+
+    size_t running() const;
+    void finish_oldest();
+};
+
+// Layers in flight for a run: 2 for learned rounding on CUDA, 1 elsewhere (on the CPU the
+// engine already uses every core); CTQ_LEARNED_INFLIGHT=N (1..8) overrides.
+size_t learned_depth(const std::string& device);
+
+}  // namespace ctq
