@@ -7,7 +7,8 @@
 #   .ref     the reference tool convert_to_quant at ee83a4d + prodigyplus, and a scipy stand-in
 #            (.ref, .comfy and .shared: scripts/gpu/prepare_reference.sh)
 # e.g. run(command="bash bench/gpu_bench.sh", carry=[".vendor", ".shared", ".comfy", ".ref"])
-#   bench/gpu_bench.sh [sections...]   sections: build tests rtn gemm comfy learned (default: all)
+#   bench/gpu_bench.sh [sections...]   sections: build tests rtn gemm comfy learned inflight (default: all
+#   but inflight)
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -128,5 +129,21 @@ if has learned; then
         fi
         python3 bench/compare_verify.py "$W/verify_rtn.txt" "${compare[@]}" | sed 's/^/  /'
         rm -f "$W/l.safetensors" "$W/r.safetensors" "$W/n.safetensors" "$W"/verify_*.txt
+    done
+fi
+if has inflight; then
+    # Learned layers in flight at once (CTQ_LEARNED_INFLIGHT), compared in one call; same bytes.
+    echo "== learned rounding, layers in flight"
+    M=$W/flux_bench.safetensors
+    [ -f "$M" ] || "$CTQ" demo-model "$M" --hidden 3072 --double_blocks 2 --single_blocks 0
+    for mode in "" "--int8 --scaling_mode row"; do
+        for depth in ${CTQ_BENCH_DEPTHS:-1 2 3}; do
+            CTQ_LEARNED_INFLIGHT=$depth timed "ctq learned $mode --device cuda, $depth in flight" \
+                "$CTQ" -i "$M" -o "$W/l$depth.safetensors" $mode --device cuda --manual_seed 1 --no_progress
+        done
+        for depth in ${CTQ_BENCH_DEPTHS:-1 2 3}; do
+            cmp -s "$W/l1.safetensors" "$W/l$depth.safetensors" || echo "  $depth in flight: output DIFFERS from 1 in flight"
+        done
+        rm -f "$W"/l?.safetensors
     done
 fi
