@@ -3,10 +3,12 @@
 //
 //   learned_bench [--shapes 3072x3072,256x1024] [--layouts fp8:tensor,int8:row,test:row]
 //                 [--method search] [--weight 4] [--min-k 256] [--top-p 0.2] [--iters 4000]
-//                 [--threads 2] [--device cpu] [--seed 0] [--block 64] [--plugins DIR]
+//                 [--threads 2] [--device cpu] [--seed 0] [--block 64] [--plugins DIR] [--bound]
 //
 // Prints per layer: k, subspace ratio (learned / RTN), full ratio, changed elements, rounds,
-// seconds. Plugins load from DIR (default: build's bin/plugins).
+// seconds. Plugins load from DIR (default: build's bin/plugins). --bound adds the column
+// `bound`: the certified floor of sub_ratio for any rounding within the cap (its time is
+// included in seconds).
 #include "engine/learned_rounding.hpp"
 
 #include "../tests/engine_fixtures.hpp"
@@ -34,7 +36,15 @@ std::map<std::string, std::string> parse(int argc, char** argv) {
         {"method", "search"}, {"weight", ""}, {"min-k", "256"}, {"top-p", "0.2"}, {"iters", "4000"},
         {"threads", "2"}, {"device", "cpu"}, {"seed", "0"}, {"block", "64"}, {"max-full", ""},
         {"plugins", std::string(CTQ_BINARY_DIR) + "/bin/plugins"}};
-    for (int i = 1; i + 1 < argc; i += 2) a[std::string(argv[i]).substr(2)] = argv[i + 1];
+    for (int i = 1; i < argc; i += 2) {
+        const std::string key = std::string(argv[i]).substr(2);
+        if (key == "bound") {  // a flag: no value follows
+            a[key] = "1";
+            --i;
+        } else if (i + 1 < argc) {
+            a[key] = argv[i + 1];
+        }
+    }
     return a;
 }
 
@@ -60,8 +70,10 @@ int main(int argc, char** argv) {
     opt.num_iter = std::stoll(a["iters"]);
     opt.device = a["device"];
     opt.seed = std::stoull(a["seed"]);
+    opt.subspace_bound = a.count("bound") > 0;
+    const char* bound_head = opt.subspace_bound ? "    bound" : "";
 
-    std::printf("%-28s %-11s %5s %9s %9s %9s %7s %8s\n", "layout", "shape", "k", "sub_ratio",
+    std::printf("%-28s %-11s %5s %9s%s %9s %9s %7s %8s\n", "layout", "shape", "k", "sub_ratio", bound_head,
                 "full_ratio", "changed%", "rounds", "seconds");
     for (const auto& shape : split(a["shapes"], ',')) {
         const auto dims = split(shape, 'x');
@@ -90,8 +102,10 @@ int main(int argc, char** argv) {
             const bool verbose = std::getenv("CTQ_BENCH_TRACE") != nullptr;
             const auto s = ctq::learn_rounding(ops, w.data(), q, opt, registry,
                                                verbose ? std::function<void(int64_t, double)>(trace) : nullptr);
-            std::printf("%-28s %-11s %5lld %9.4f %9.5f %9.3f %7lld %8.2f%s\n", desc->name,
-                        shape.c_str(), static_cast<long long>(s.k), s.subspace / s.rtn_subspace,
+            char bound[32] = "";
+            if (opt.subspace_bound) std::snprintf(bound, sizeof bound, " %8.4f", s.subspace_bound);
+            std::printf("%-28s %-11s %5lld %9.4f%s %9.5f %9.3f %7lld %8.2f%s\n", desc->name,
+                        shape.c_str(), static_cast<long long>(s.k), s.subspace / s.rtn_subspace, bound,
                         s.full / s.rtn_full, 100.0 * s.changed / (rows * cols),
                         static_cast<long long>(s.iterations), s.seconds, s.kept_rtn ? "  (kept RTN)" : "");
             std::fflush(stdout);

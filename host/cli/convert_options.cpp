@@ -60,6 +60,9 @@ void add_learned(OptionGroups& g, ConvertOptions& o) {
          "larger keeps the full error nearer round-to-nearest, smaller buys more subspace reduction)")
         ("max_full_ratio", po::value(&l.max_full_ratio)->default_value(1.005, "1.005"),
          "hard cap: a learned result whose full weight error exceeds this multiple of round-to-nearest's is not kept")
+        ("subspace_bound", po::bool_switch(&l.subspace_bound),
+         "also compute per layer a certified lower bound on the subspace error any rounding between the two grid "
+         "neighbours can reach within --max_full_ratio (convex relaxation; costs about as much as the search)")
         ("num_iter", po::value(&l.num_iter)->default_value(4000), "maximum iterations per layer")
         ("lr", po::value(&l.lr)->default_value(1.0), "initial learning rate (optimizers)")
         ("lr_schedule", po::value(&l.lr_schedule)->default_value("plateau"), "adaptive, exponential or plateau")

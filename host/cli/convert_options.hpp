@@ -24,6 +24,7 @@ struct LearnedCli {
     bool full_matrix = true;  // exact top-k subspace unless --randomized_svd
     std::optional<double> full_error_weight;  // the subspace/full-error trade-off knob
     double max_full_ratio = 1.005;            // never keep a result whose full error exceeds this x RTN's
+    bool subspace_bound = false;              // also certify the best subspace error any rounding can reach
     double lr_gamma = 0.99;
     int64_t lr_patience = 1;
     double lr_factor = 0.95;

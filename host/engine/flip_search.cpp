@@ -45,6 +45,21 @@
 
 namespace ctq::engine {
 
+Neighbours rtn_neighbours(const RoundingProblem& p) {
+    const auto rtn = p.rtn.reshape({-1});
+    const auto lo = p.lo.reshape({-1}), hi = p.hi.reshape({-1});
+    const auto to_lo = (rtn - lo).abs(), to_hi = (hi - rtn).abs();
+    const auto on_lo = to_lo <= to_hi;
+    const auto gap = hi - lo;
+    // RTN must sit on a neighbour (up to float noise in the layout's arithmetic) to be movable.
+    const auto movable = (gap > 0) & (torch::minimum(to_lo, to_hi) <= gap * 1e-3f);
+    Neighbours n;
+    n.base = torch::where(movable, torch::where(on_lo, lo, hi), rtn);
+    n.alt = torch::where(on_lo, hi, lo);
+    n.delta = torch::where(movable, n.alt - n.base, torch::zeros_like(rtn));
+    return n;
+}
+
 namespace {
 
 constexpr int64_t kRefreshEvery = 8;  // rounds between exact recomputations of P and ||E||^2
@@ -69,19 +84,13 @@ struct FlipState {
 };
 
 FlipState initial_state(const RoundingProblem& p) {
-    const auto w = p.w.reshape({-1}), rtn = p.rtn.reshape({-1});
-    const auto lo = p.lo.reshape({-1}), hi = p.hi.reshape({-1});
-    const auto to_lo = (rtn - lo).abs(), to_hi = (hi - rtn).abs();
-    const auto on_lo = to_lo <= to_hi;
-    const auto gap = hi - lo;
-    // RTN must sit on a neighbour (up to float noise in the layout's arithmetic) to be movable.
-    const auto movable = (gap > 0) & (torch::minimum(to_lo, to_hi) <= gap * 1e-3f);
+    auto n = rtn_neighbours(p);
     FlipState s;
-    s.base = torch::where(movable, torch::where(on_lo, lo, hi), rtn);
-    s.alt = torch::where(on_lo, hi, lo);
-    s.flipped = torch::zeros_like(movable);
-    s.e = s.base - w;
-    s.delta = torch::where(movable, s.alt - s.base, torch::zeros_like(w));
+    s.base = std::move(n.base);
+    s.alt = std::move(n.alt);
+    s.flipped = torch::zeros_like(s.base, torch::kBool);
+    s.e = s.base - p.w.reshape({-1});
+    s.delta = std::move(n.delta);
     return s;
 }
 
@@ -115,6 +124,8 @@ public:
         const auto& u = p.sub.u;
         const auto& v = p.sub.v;
         self_term_ = (u.pow(2).sum(1).unsqueeze(1) * v.pow(2).sum(1).unsqueeze(0)).reshape({-1});
+        u_g_ = u.to(g_type());
+        vt_g_ = v.t().to(g_type());
         refresh();
     }
 
@@ -125,8 +136,7 @@ public:
         clock_.lap(&ms_.gemm_seconds);
         // score = 2 d G / L0 + base (base = d^2 self / L0 + w dfull / F0, kept current).
         auto score = torch::addcmul(base_, g_, s_.delta, 2 * objective_.inv_l0);
-        score.masked_fill_(dfull_ > static_cast<float>(budget_ - f2_), 0.0f);
-        const auto [best, order] = most_improving(score);
+        const auto [best, order] = most_improving(score, static_cast<float>(budget_ - f2_));
         const int64_t candidates = best.numel();
         if (candidates == 0) {
             clock_.lap(&ms_.select_seconds);
@@ -157,6 +167,11 @@ private:
     double floor_weight_, budget_;
     int64_t start_batch_, batch_, max_batch_;
     torch::Tensor self_term_, pmat_;
+    // G only ranks flips (every batch is judged by the exact P), so on CUDA it is kept in BF16:
+    // half the bytes each round reads, and tensor-core GEMMs where the FP32 rank-B update of G
+    // was most of a round on large layers. U and V^T in G's type, for its GEMMs.
+    torch::Tensor u_g_, vt_g_;
+    torch::ScalarType g_type() const { return p_.w.is_cuda() ? torch::kBFloat16 : torch::kFloat32; }
     // Kept current between rounds, flat [M*N]: G = U P V^T (exact at every refresh, updated by
     // rank-B products in between), the full-error change of each flip, and the part of its
     // score that does not depend on G.
@@ -165,24 +180,32 @@ private:
     bool budget_bound_ = false;
     int idle_rounds_ = 0, adjustments_ = 0;
 
-    // The min(batch, #improving) most improving flips (score < 0), best first: scores and flat
-    // indices. Beyond kExactSelect elements a full top-k costs more than the rest of a round,
-    // so a threshold is read off a strided sample (set to pass ~1.25 batches) and only the
-    // elements under it are sorted. Deterministic: the sample, nonzero and a stable sort.
-    std::pair<torch::Tensor, torch::Tensor> most_improving(const torch::Tensor& score) const {
+    // The min(batch, #improving) most improving flips (score < 0) among those whose full-error
+    // change fits in what is left of the budget, best first: scores and flat indices. Beyond
+    // kExactSelect elements a full top-k costs more than the rest of a round, so a threshold is
+    // read off a strided sample (set to pass ~1.25 batches) and only the elements under it are
+    // sorted; there the budget test joins the threshold test instead of masking every score
+    // first (a round on a large layer is memory-bound: each full pass counts). Deterministic:
+    // the sample, nonzero and a stable sort.
+    std::pair<torch::Tensor, torch::Tensor> most_improving(torch::Tensor& score, float budget_left) const {
         const int64_t n = score.numel(), want = std::min(batch_, n);
         torch::Tensor pool;  // flat indices of the elements to rank
         if (n <= kExactSelect) {
+            score.masked_fill_(dfull_ > budget_left, 0.0f);
             auto [values, order] = torch::topk(score, want, 0, /*largest=*/false);
             // In index order, so that the stable sort below breaks ties the same way every run
             // whatever order top-k left them in.
             pool = std::get<0>(order.masked_select(values < 0).sort());
         } else {
             const int64_t stride = n / kExactSelect;
-            const auto sample = score.slice(0, 0, n, stride);
+            const auto sample =
+                score.slice(0, 0, n, stride).masked_fill(dfull_.slice(0, 0, n, stride) > budget_left, 0.0f);
             const int64_t rank = std::min<int64_t>(sample.numel(), (want * 5 / 4) / stride + 16);
-            const auto cut = std::get<0>(torch::topk(sample, rank, 0, /*largest=*/false)).narrow(0, rank - 1, 1);
-            pool = ((score <= cut) & (score < 0)).nonzero().reshape({-1});
+            // Below zero, so that score <= cut also says "improving".
+            const auto cut = std::get<0>(torch::topk(sample, rank, 0, /*largest=*/false))
+                                 .narrow(0, rank - 1, 1)
+                                 .clamp_max(-std::numeric_limits<float>::min());
+            pool = ((score <= cut) & (dfull_ <= budget_left)).nonzero().reshape({-1});
         }
         const auto [sorted, perm] = torch::sort(score.index_select(0, pool), /*stable=*/true, 0, /*descending=*/false);
         const int64_t take = std::min(want, sorted.numel());
@@ -193,8 +216,8 @@ private:
     torch::Tensor ranking_gemm() const {
         const auto& u = p_.sub.u;
         const auto& v = p_.sub.v;
-        if (u.size(0) >= v.size(0)) return torch::matmul(u, torch::matmul(pmat_, v.t()));
-        return torch::matmul(torch::matmul(u, pmat_), v.t());
+        if (u.size(0) >= v.size(0)) return torch::matmul(u_g_, torch::matmul(pmat_, v.t()).to(g_type()));
+        return torch::matmul(torch::matmul(u, pmat_).to(g_type()), vt_g_);
     }
 
     torch::Tensor projection(const torch::Tensor& e_flat) const {
@@ -234,7 +257,8 @@ private:
             return;
         }
         if (!tried_ud_.defined() || tried_ud_.size(0) != idx.numel()) low_rank_factors(idx, d);
-        g_.view({-1, n_}).addmm_(torch::matmul(u, tried_ud_.t()), torch::matmul(tried_v_, v.t()));
+        g_.view({-1, n_}).addmm_(torch::matmul(u, tried_ud_.t()).to(g_type()),
+                                 torch::matmul(tried_v_, v.t()).to(g_type()));
     }
 
     // Converged at this weight: relax it toward the floor (cheap flips first), or stop.

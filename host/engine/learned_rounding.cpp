@@ -189,6 +189,10 @@ LearnedStats learn_rounding(const LayoutOps& ops, const float* w, QuantizedLayer
     trace.mark("method");
     judge(grid, p, values, q, opt.max_full_ratio, stats);
     trace.mark("judge");
+    if (opt.subspace_bound) {
+        stats.subspace_bound = engine::subspace_lower_bound(p, opt.max_full_ratio);
+        trace.mark("bound");
+    }
     stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     trace.print(ops.layer(), q.rows, q.cols, stats.k, ms.rounds, describe(ms, stats, grid.on_device()));
     return stats;

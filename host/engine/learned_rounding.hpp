@@ -40,6 +40,9 @@ struct LearnedOptions {
     // Hard cap for every method: a result whose full error exceeds this multiple of RTN's is
     // not kept (the search never crosses it).
     double max_full_ratio = 1.005;
+    // Also certify how low any rounding between the two neighbours could go within the cap
+    // (LearnedStats::subspace_bound; engine/rounding_bound.cpp). Costs about one more search.
+    bool subspace_bound = false;
     uint64_t seed = 0;
     std::string device = "cpu";  // "cpu", "cuda", "cuda:1"
 
@@ -63,6 +66,9 @@ struct LearnedStats {
     int64_t changed = 0;                    // elements whose code differs from RTN
     double seconds = 0;
     bool kept_rtn = false;
+    // Certified lower bound on subspace / rtn_subspace for any rounding within max_full_ratio;
+    // -1: not computed (LearnedOptions::subspace_bound off).
+    double subspace_bound = -1;
 };
 
 // w: F32 [q.rows, q.cols] on the CPU. q holds the RTN result on entry; on return it holds the

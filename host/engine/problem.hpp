@@ -27,6 +27,20 @@ struct RoundingProblem {
     double rtn_full2 = 0;      // ||E_rtn||^2
 };
 
+// Where each element may move, flat [M*N]: base is RTN snapped onto the neighbour it sits on,
+// alt the other neighbour, delta = alt - base, 0 where the element cannot move (lo == hi, or
+// RTN on neither neighbour). Shared by the search and the bound, so both see the same moves.
+struct Neighbours {
+    torch::Tensor base, alt, delta;
+};
+Neighbours rtn_neighbours(const RoundingProblem& p);
+
+// A certified lower bound on ||U^T (Wq - W) V|| / RTN's over every Wq that picks lo or hi per
+// element within max_full_ratio x RTN's full error (rounding_bound.cpp). Why: it tells whether
+// a layer that misses the target misses it because of the search or because no rounding can
+// reach it (convex relaxation, certified by its linearisation; FISTA for at most `iterations`).
+double subspace_lower_bound(const RoundingProblem& p, double max_full_ratio, int64_t iterations = 300);
+
 struct SearchOptions {
     int64_t max_rounds = 4000;
     double full_error_weight = 2.0;

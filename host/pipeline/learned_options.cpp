@@ -15,6 +15,7 @@ LearnedOptions to_learned_options(const ConvertOptions& o) {
     r.full_matrix = l.full_matrix;
     if (l.full_error_weight) r.full_error_weight = *l.full_error_weight;
     r.max_full_ratio = l.max_full_ratio;
+    r.subspace_bound = l.subspace_bound;
     r.seed = static_cast<uint64_t>(o.manual_seed);
     r.device = o.device;
     r.lr_gamma = l.lr_gamma;

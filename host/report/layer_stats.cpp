@@ -45,6 +45,7 @@ nlohmann::json to_json(const LayerStats& s) {
     if (s.int8_gemm_rel_error) j["int8_gemm_rel_error"] = *s.int8_gemm_rel_error;
     if (s.rtn_subspace_ratio) j["subspace_vs_nearest"] = *s.rtn_subspace_ratio;
     if (s.rtn_full_ratio) j["full_vs_nearest"] = *s.rtn_full_ratio;
+    if (s.rtn_subspace_bound) j["subspace_bound_vs_nearest"] = *s.rtn_subspace_bound;
     return j;
 }
 
