@@ -1,4 +1,4 @@
-// Learned layers prepared several at once (CTQ_LEARNED_INFLIGHT, 2 by default on CUDA) must give
+// Learned layers prepared several at once (CTQ_LEARNED_INFLIGHT, 3 by default on CUDA) must give
 // the same file and the same report order as one at a time: layers share no state, and the
 // writer still takes tensors in plan order, copies and biases between them included.
 #include "support/cli.hpp"

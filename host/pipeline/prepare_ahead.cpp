@@ -51,7 +51,7 @@ size_t learned_depth(const std::string& device) {
             throw CtqError(std::string("CTQ_LEARNED_INFLIGHT must be a whole number from 1 to 8, not '") + v + "'");
         return static_cast<size_t>(n);
     }
-    return device == "cpu" ? 1 : 2;
+    return device == "cpu" ? 1 : 3;
 }
 
 }  // namespace ctq

@@ -44,7 +44,7 @@ private:
     void finish_oldest();
 };
 
-// Layers in flight for a run: 2 for learned rounding on CUDA, 1 elsewhere (on the CPU the
+// Layers in flight for a run: 3 for learned rounding on CUDA, 1 elsewhere (on the CPU the
 // engine already uses every core); CTQ_LEARNED_INFLIGHT=N (1..8) overrides.
 size_t learned_depth(const std::string& device);
 
