@@ -19,7 +19,7 @@ namespace {
 
 double sum_squares(const torch::Tensor& t) { return t.to(torch::kFloat64).pow(2).sum().item<double>(); }
 
-torch::Tensor orthonormal(int64_t rows, int64_t k) { return std::get<0>(torch::linalg::qr(torch::randn({rows, k}))); }
+torch::Tensor orthonormal(int64_t rows, int64_t k) { return std::get<0>(torch::linalg_qr(torch::randn({rows, k}))); }
 
 // A problem on a uniform grid with one step per row (INT8 per row: step = amax / 127), RTN
 // ties to lo, and a random orthonormal k-dimensional subspace on each side.
