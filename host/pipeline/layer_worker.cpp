@@ -149,6 +149,7 @@ PreparedLayer LayerWorker::quantize(const PlannedTensor& t) {
         if (learned) {
             out.stats->rtn_subspace_ratio = learned->rtn_subspace > 0 ? learned->subspace / learned->rtn_subspace : 1.0;
             out.stats->rtn_full_ratio = learned->rtn_full > 0 ? learned->full / learned->rtn_full : 1.0;
+            if (learned->subspace_bound >= 0) out.stats->rtn_subspace_bound = learned->subspace_bound;
         }
     }
     out.note = describe(t, learned);
@@ -192,6 +193,10 @@ std::string LayerWorker::describe(const PlannedTensor& t, const std::optional<Le
                       learned->rtn_full > 0 ? learned->full / learned->rtn_full : 1.0,
                       learned->kept_rtn ? " (kept nearest)" : "");
         s += buf;
+        if (learned->subspace_bound >= 0) {
+            std::snprintf(buf, sizeof buf, "; no rounding within the cap below %.3fx", learned->subspace_bound);
+            s += buf;
+        }
     }
     return s;
 }
