@@ -62,7 +62,8 @@ void add_learned(OptionGroups& g, ConvertOptions& o) {
          "hard cap: a learned result whose full weight error exceeds this multiple of round-to-nearest's is not kept")
         ("subspace_bound", po::bool_switch(&l.subspace_bound),
          "also compute per layer a certified lower bound on the subspace error any rounding between the two grid "
-         "neighbours can reach within --max_full_ratio (convex relaxation; costs about as much as the search)")
+         "neighbours can reach within --max_full_ratio (convex relaxation; up to 300 steps of two subspace GEMM pairs "
+         "each: on the CPU several times the search's own time)")
         ("num_iter", po::value(&l.num_iter)->default_value(4000), "maximum iterations per layer")
         ("lr", po::value(&l.lr)->default_value(1.0), "initial learning rate (optimizers)")
         ("lr_schedule", po::value(&l.lr_schedule)->default_value("plateau"), "adaptive, exponential or plateau")
