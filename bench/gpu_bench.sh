@@ -119,8 +119,30 @@ if has learned; then
         tag=${mode// /_}
         "$CTQ" -i "$M" -o "$W/n.safetensors" --simple $mode --no_progress > /dev/null 2>&1 &&
             verify --orig "$M" --quant "$W/n.safetensors" > "$W/verify_rtn.txt" 2>&1
-        CTQ_ENGINE_TRACE=1 timed "ctq learned $mode --device cuda" "$CTQ" -i "$M" -o "$W/l.safetensors" $mode --device cuda --manual_seed 1 --report "$OUT/learned$tag.json" --no_progress ${CTQ_BENCH_LEARNED_FLAGS:-}
-        cp "$OUT/run.log" "$OUT/ours_learned$tag.log"
+        # Timed without the engine trace (it waits for the device at every phase); CTQ_BENCH_TRACE=1
+        # adds an untimed traced run, CTQ_BENCH_BOUND=1 one with --subspace_bound (the certified floor).
+        timed "ctq learned $mode --device cuda" "$CTQ" -i "$M" -o "$W/l.safetensors" $mode --device cuda --manual_seed 1 --report "$OUT/learned$tag.json" --no_progress ${CTQ_BENCH_LEARNED_FLAGS:-}
+        if [ "${CTQ_BENCH_TRACE:-0}" = 1 ]; then
+            CTQ_ENGINE_TRACE=1 "$CTQ" -i "$M" -o "$W/t.safetensors" $mode --device cuda --manual_seed 1 --no_progress > "$OUT/ours_learned$tag.log" 2>&1
+            grep "^\[engine\]" "$OUT/ours_learned$tag.log" | tail -1 | grep -o "run so far.*" | sed 's/^/  trace: /'
+        fi
+        if [ "${CTQ_BENCH_BOUND:-0}" = 1 ]; then
+            "$CTQ" -i "$M" -o "$W/t.safetensors" $mode --device cuda --manual_seed 1 --no_progress --subspace_bound \
+                --report "$OUT/bound$tag.json" > /dev/null 2>&1 &&
+                python3 - "$OUT/bound$tag.json" <<'PY'
+import json, statistics, sys
+layers = json.load(open(sys.argv[1]))["layers"]
+b = [l["subspace_bound_vs_nearest"] for l in layers]
+r = [l["subspace_vs_nearest"] for l in layers]
+print(f"  bound: {len(b)} layers; certified floor median {statistics.median(b):.3f}x, highest {max(b):.3f}x; "
+      f"{sum(x > 0.6 for x in b)} layers where no rounding within the cap reaches 0.6x; "
+      f"ours / floor median {statistics.median([x / y for x, y in zip(r, b) if y > 0]):.3f}")
+for l in layers:
+    if l["subspace_bound_vs_nearest"] > 0.6:
+        print(f"    {l['name']} {l['shape']}: ours {l['subspace_vs_nearest']:.3f}x, floor {l['subspace_bound_vs_nearest']:.3f}x")
+PY
+        fi
+        rm -f "$W/t.safetensors"
         [ -f "$W/l.safetensors" ] && verify --orig "$M" --quant "$W/l.safetensors" > "$W/verify_ours.txt" 2>&1
         compare=(ours="$W/verify_ours.txt")
         if [ "${CTQ_BENCH_REFERENCE:-1}" != 0 ]; then
