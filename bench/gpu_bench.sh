@@ -115,7 +115,10 @@ if has learned; then
     [ -f "$M" ] || "$CTQ" demo-model "$M" --hidden 3072 --double_blocks 2 --single_blocks 0
     # Quality is measured in the exact top-k subspace (the randomized one can flatter a rounding).
     verify() { "$CTQ" verify --full_matrix --device cuda "$@"; }
-    for mode in "" "--int8 --scaling_mode row"; do
+    modes=()  # CTQ_BENCH_LEARNED=fp8 or int8 runs one format only
+    [ "${CTQ_BENCH_LEARNED:-both}" != int8 ] && modes+=("")
+    [ "${CTQ_BENCH_LEARNED:-both}" != fp8 ] && modes+=("--int8 --scaling_mode row")
+    for mode in "${modes[@]}"; do
         tag=${mode// /_}
         "$CTQ" -i "$M" -o "$W/n.safetensors" --simple $mode --no_progress > /dev/null 2>&1 &&
             verify --orig "$M" --quant "$W/n.safetensors" > "$W/verify_rtn.txt" 2>&1

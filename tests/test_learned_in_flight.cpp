@@ -18,7 +18,10 @@ struct Converted {
 
 Converted convert(TempDir& dir, const std::string& depth, const std::string& extra) {
     const std::string out = dir / ("d" + depth + ".safetensors"), report = dir / ("d" + depth + ".json");
-    const RunResult r = run_shell("CTQ_LEARNED_INFLIGHT=" + depth + " " + ctq_exe() + " -i " +
+    // One torch thread per layer: on the CPU, layers in flight each running a pool as wide as the
+    // machine oversubscribe it badly (minutes on 16 cores), and the same thread count in both
+    // runs is what determinism is promised for.
+    const RunResult r = run_shell("OMP_NUM_THREADS=1 CTQ_LEARNED_INFLIGHT=" + depth + " " + ctq_exe() + " -i " +
                                   golden("tiny_flux.safetensors") + " -o " + out + " --manual_seed 5 --no_progress --report " +
                                   report + " " + extra);
     INFO(r.output);
