@@ -323,7 +323,9 @@ def weight_errors(args, model_path, out_path):
     relative error in the principal subspace (the quantity learned rounding minimises)."""
     report_path = out_path + ".verify.json"
     try:
-        subprocess.run([args.ctq, "verify", "--orig", model_path, "--quant", out_path, "--report", report_path],
+        # The exact subspace (--full_matrix): a randomized one can flatter a rounding tuned to it.
+        subprocess.run([args.ctq, "verify", "--orig", model_path, "--quant", out_path, "--report", report_path,
+                        "--full_matrix", "--device", args.device],
                        capture_output=True, timeout=args.tool_timeout, check=True)
         layers = json.load(open(report_path))["layers"]
         mean = lambda key: sum(l[key] for l in layers) / len(layers)
