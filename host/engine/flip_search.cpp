@@ -36,6 +36,7 @@
 // max_rounds. Deterministic: no randomness; for the same input, thread count and device the
 // same flips are taken (the seed only enters through the SVD).
 #include "engine/problem.hpp"
+#include "engine/torch_stream.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -96,14 +97,6 @@ FlipState initial_state(const RoundingProblem& p) {
 
 torch::Tensor squares64(const torch::Tensor& t) { return t.to(torch::kFloat64).pow(2).sum(); }
 double sum_squares(const torch::Tensor& t) { return squares64(t).item<double>(); }
-
-// Several device scalars in one transfer (one wait for the device instead of one each).
-std::vector<double> fetch(const std::vector<torch::Tensor>& scalars) {
-    std::vector<torch::Tensor> t;
-    for (const auto& s : scalars) t.push_back(s.to(torch::kFloat64).reshape({}));
-    const auto host = torch::stack(t).to(torch::kCPU);
-    return std::vector<double>(host.data_ptr<double>(), host.data_ptr<double>() + host.numel());
-}
 
 // score = d||P||^2 / ||P_rtn||^2 + weight * d||E||^2 / ||E_rtn||^2, and the objective it moves.
 struct Objective {

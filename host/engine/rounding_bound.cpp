@@ -13,6 +13,7 @@
 // function-value restarts); it only has to be good, not exact: the certificate is valid for any
 // x_hat, so float noise in the projection costs tightness, never validity.
 #include "engine/problem.hpp"
+#include "engine/torch_stream.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -29,14 +30,6 @@ constexpr int kMaxProjectionSteps = 60;  // safeguarded Newton / bisection steps
 constexpr double kProjectionTol = 1e-6;  // |c^T x - B| accepted, relative to B (or F0 when B = 0)
 
 torch::Tensor sum64(const torch::Tensor& t) { return t.to(torch::kFloat64).sum(); }
-
-// Several device scalars in one transfer.
-std::vector<double> fetch(const std::vector<torch::Tensor>& scalars) {
-    std::vector<torch::Tensor> t;
-    for (const auto& s : scalars) t.push_back(s.to(torch::kFloat64).reshape({}));
-    const auto host = torch::stack(t).to(torch::kCPU);
-    return std::vector<double>(host.data_ptr<double>(), host.data_ptr<double>() + host.numel());
-}
 
 // The relaxed problem, flat [M*N] tensors on the working device.
 struct Relaxation {

@@ -25,6 +25,13 @@ void sync_stream(const torch::Device& device) {
 #endif
 }
 
+std::vector<double> fetch(const std::vector<torch::Tensor>& scalars) {
+    std::vector<torch::Tensor> t;
+    for (const auto& s : scalars) t.push_back(s.to(torch::kFloat64).reshape({}));
+    const auto host = torch::stack(t).to(torch::kCPU);
+    return std::vector<double>(host.data_ptr<double>(), host.data_ptr<double>() + host.numel());
+}
+
 OwnStream::OwnStream(const torch::Device& device) {
 #ifdef CTQ_ENGINE_TORCH_CUDA
     if (device.is_cuda())

@@ -1,12 +1,14 @@
 // Torch's current CUDA stream, for plugin kernels that must run in order with torch's own work
 // on the same tensors. Compiled against c10/cuda only with a CUDA LibTorch (CMake defines
 // CTQ_ENGINE_TORCH_CUDA); otherwise nullptr, the legacy default stream, which is also torch's
-// default stream, so ordering holds either way.
+// default stream, so ordering holds either way. Also the engine's other dealings with streams:
+// waiting for one, giving a layer its own, reading results back in one wait.
 #pragma once
 
 #include <torch/torch.h>
 
 #include <memory>
+#include <vector>
 
 namespace ctq::engine {
 
@@ -15,6 +17,9 @@ void* torch_stream(const torch::Device& device);
 // Waits for the work queued on the current stream of device (CUDA), not the whole device: other
 // layers in flight on other streams go on.
 void sync_stream(const torch::Device& device);
+
+// Several device scalars in one transfer (one wait for the device instead of one each), as doubles.
+std::vector<double> fetch(const std::vector<torch::Tensor>& scalars);
 
 // While alive, torch's current stream on a CUDA device is one of its pool streams, so that layers
 // learned on several threads at once do not queue behind each other (no-op on the CPU).
