@@ -50,3 +50,37 @@ TEST_CASE("search on CUDA meets the target and agrees with the CPU judge") {
     const auto relaxed = learn_rounding(ops, w.data(), r, o, registry, {});
     CHECK(relaxed.subspace <= relaxed.rtn_subspace);
 }
+
+TEST_CASE("the certified floor on CUDA matches the CPU's and lies below what the search reached") {
+    if (!torch::cuda::is_available()) {
+        MESSAGE("skipped: this LibTorch has no usable CUDA device");
+        return;
+    }
+    static test::UniformRowInt8 layout;
+    Registry registry;
+    ctq_layout_params params{};
+    params.struct_size = sizeof params;
+    params.scaling_mode = CTQ_SCALING_ROW;
+    LayoutOps ops(*layout.descriptor(), params, "bound.weight");
+    // Wide k beside the layer, so that the floor is well above 0 and says something.
+    const int64_t rows = 384, cols = 256, k = 128;
+    const auto w = test::structured_weight(rows, cols, 43);
+    auto rtn = ops.allocate(rows, cols);
+    ops.quantize(w.data(), rtn);
+    LearnedOptions o;
+    o.min_k = k;
+    o.top_p = 0.01;
+    o.subspace_bound = true;
+    LearnedStats by_device[2];
+    const char* devices[2] = {"cpu", "cuda"};
+    for (int i = 0; i < 2; ++i) {
+        o.device = devices[i];
+        auto q = rtn;
+        by_device[i] = learn_rounding(ops, w.data(), q, o, registry, {});
+        CAPTURE(devices[i]);
+        CHECK(by_device[i].subspace_bound > 0.2);
+        CHECK(by_device[i].subspace_bound <= by_device[i].subspace / by_device[i].rtn_subspace + 1e-6);
+    }
+    // Same relaxation, different arithmetic order: each stops within 0.2 % of its certificate.
+    CHECK(by_device[1].subspace_bound == doctest::Approx(by_device[0].subspace_bound).epsilon(1e-2));
+}
