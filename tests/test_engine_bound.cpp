@@ -1,16 +1,19 @@
 // The certified lower bound of engine/rounding_bound.cpp: never above what a rounding within the
 // cap reaches (checked against every rounding of tiny problems), exact where the relaxation is
-// trivial (no budget), below the search's result and close to it on a real layer, and monotone
-// in the cap.
+// trivial (no budget), below the search's result and close to it on a real layer, monotone in
+// the cap, and reported per layer by `ctq --subspace_bound`.
 #include "engine/learned_rounding.hpp"
 #include "engine/problem.hpp"
 
 #include "engine_fixtures.hpp"
+#include "support/cli.hpp"
 
 #include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cmath>
+#include <fstream>
 
 using namespace ctq;
 using engine::RoundingProblem;
@@ -164,4 +167,26 @@ TEST_CASE("on a real layer the bound lies below the search's result, near it, an
     // 0.2 % stopping gap (on f, ~0.1 % on the ratio) of their optimum.
     CHECK(wide.subspace_bound <= s.subspace_bound * (1 + 1e-3));
     CHECK(wide.subspace_bound < s.subspace_bound);
+}
+
+TEST_CASE("--subspace_bound: every learned layer reports a certified floor at or below what it reached") {
+    test::TempDir dir;
+    const std::string out = dir / "b.safetensors", report = dir / "b.json";
+    const test::RunResult r = test::run_ctq("-i " + test::golden("tiny_flux.safetensors") + " -o " + out +
+                                            " --manual_seed 2 --subspace_bound --report " + report);
+    INFO(r.output);
+    REQUIRE(r.status == 0);
+    CHECK(r.output.find("no rounding within the cap below") != std::string::npos);
+    const auto doc = nlohmann::json::parse(std::ifstream(report));
+    REQUIRE(doc["layers"].size() > 2);
+    int informative = 0;  // layers whose floor is neither 0 (e.g. the all-zero weight) nor RTN itself
+    for (const auto& l : doc["layers"]) {
+        CAPTURE(l["name"].get<std::string>());
+        REQUIRE(l.contains("subspace_bound_vs_nearest"));
+        const double bound = l["subspace_bound_vs_nearest"], reached = l["subspace_vs_nearest"];
+        CHECK(bound >= 0);
+        CHECK(bound <= reached + 1e-9);
+        informative += bound > 0.3 && bound < 0.99;
+    }
+    CHECK(informative > 2);
 }
