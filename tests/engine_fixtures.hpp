@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <string>
 #include <vector>
 
 namespace ctq::test {
@@ -99,6 +100,15 @@ inline std::vector<float> structured_weight(int64_t rows, int64_t cols, uint64_t
     w.index_copy_(1, outliers, w.index_select(1, outliers) * 6.0);
     w = w.contiguous();
     return std::vector<float>(w.data_ptr<float>(), w.data_ptr<float>() + w.numel());
+}
+
+// The test layout with one scale per row, for the layer `name` (errors carry it).
+inline LayoutOps row_int8_ops(const std::string& name) {
+    static UniformRowInt8 layout;
+    ctq_layout_params params{};
+    params.struct_size = sizeof params;
+    params.scaling_mode = CTQ_SCALING_ROW;
+    return LayoutOps(*layout.descriptor(), params, name);
 }
 
 inline std::filesystem::path plugin_file(const char* name) {

@@ -130,12 +130,8 @@ namespace {
 constexpr int64_t kRows = 256, kCols = 192;
 
 LearnedStats learn_with_bound(const std::vector<float>& w, double cap, bool bound = true) {
-    static test::UniformRowInt8 layout;
-    ctq_layout_params params{};
-    params.struct_size = sizeof params;
-    params.scaling_mode = CTQ_SCALING_ROW;
     Registry registry;
-    LayoutOps ops(*layout.descriptor(), params, "test.weight");
+    const LayoutOps ops = test::row_int8_ops("test.weight");
     auto q = ops.allocate(kRows, kCols);
     ops.quantize(w.data(), q);
     LearnedOptions o;

@@ -93,11 +93,7 @@ struct RelaxRun {
 };
 
 RelaxRun relax_with(const char* method, const Registry& registry) {
-    static test::UniformRowInt8 layout;
-    ctq_layout_params params{};
-    params.struct_size = sizeof params;
-    params.scaling_mode = CTQ_SCALING_ROW;
-    LayoutOps ops(*layout.descriptor(), params, "relax.weight");
+    const LayoutOps ops = test::row_int8_ops("relax.weight");
     const auto w = test::structured_weight(kRows, kCols, 31);
     auto rtn = ops.allocate(kRows, kCols);
     ops.quantize(w.data(), rtn);

@@ -15,12 +15,8 @@ TEST_CASE("search on CUDA meets the target and agrees with the CPU judge") {
         MESSAGE("skipped: this LibTorch has no usable CUDA device");
         return;
     }
-    static test::UniformRowInt8 layout;
     Registry registry;
-    ctq_layout_params params{};
-    params.struct_size = sizeof params;
-    params.scaling_mode = CTQ_SCALING_ROW;
-    LayoutOps ops(*layout.descriptor(), params, "cuda.weight");
+    const LayoutOps ops = test::row_int8_ops("cuda.weight");
     const int64_t rows = 512, cols = 768, k = 32;
     const auto w = test::structured_weight(rows, cols, 41);
     auto rtn = ops.allocate(rows, cols);
@@ -56,12 +52,8 @@ TEST_CASE("the certified floor on CUDA matches the CPU's and lies below what the
         MESSAGE("skipped: this LibTorch has no usable CUDA device");
         return;
     }
-    static test::UniformRowInt8 layout;
     Registry registry;
-    ctq_layout_params params{};
-    params.struct_size = sizeof params;
-    params.scaling_mode = CTQ_SCALING_ROW;
-    LayoutOps ops(*layout.descriptor(), params, "bound.weight");
+    const LayoutOps ops = test::row_int8_ops("bound.weight");
     // Wide k beside the layer, so that the floor is well above 0 and says something.
     const int64_t rows = 384, cols = 256, k = 128;
     const auto w = test::structured_weight(rows, cols, 43);
