@@ -18,6 +18,15 @@ torch::Tensor as_tensor(std::vector<float>& v, int64_t rows, int64_t cols) {
 // sum_i sigma_i^2 captured by U^T W V, i.e. ||U^T W V||_F^2.
 double captured(const engine::Subspace& s, const torch::Tensor& w) { return engine::projected_energy(s, w); }
 
+// U [m, k] and V [n, k], each with orthonormal columns.
+void check_orthonormal(const engine::Subspace& s, int64_t m, int64_t n, int64_t k) {
+    REQUIRE(s.u.sizes() == torch::IntArrayRef({m, k}));
+    REQUIRE(s.v.sizes() == torch::IntArrayRef({n, k}));
+    const auto eye = torch::eye(k);
+    CHECK((torch::matmul(s.u.t(), s.u) - eye).abs().max().item<float>() < 1e-4f);
+    CHECK((torch::matmul(s.v.t(), s.v) - eye).abs().max().item<float>() < 1e-4f);
+}
+
 }  // namespace
 
 TEST_CASE("rank rule: floor(top_p * min(M, N)) clamped to [min_k, max_k] and to min(M, N)") {
@@ -43,11 +52,7 @@ TEST_CASE("randomized SVD captures the top-k energy of the exact SVD, seeded and
     opt.exact = true;
     const auto exact = engine::principal_subspace(w, opt);
 
-    REQUIRE(fast.u.sizes() == torch::IntArrayRef({m, k}));
-    REQUIRE(fast.v.sizes() == torch::IntArrayRef({n, k}));
-    const auto eye = torch::eye(k);
-    CHECK((torch::matmul(fast.u.t(), fast.u) - eye).abs().max().item<float>() < 1e-4f);
-    CHECK((torch::matmul(fast.v.t(), fast.v) - eye).abs().max().item<float>() < 1e-4f);
+    check_orthonormal(fast, m, n, k);
     // The exact top-k captures sum_{i<=k} sigma_i^2, the most any rank-k pair can; four power
     // iterations must come within 0.1 % of it on this slowly decaying (power-law) spectrum.
     const double best = captured(exact, w), got = captured(fast, w);
@@ -73,17 +78,13 @@ TEST_CASE("the Gram-based randomized SVD (the CUDA path) captures what the House
     const auto householder = engine::principal_subspace(w, opt);
     opt.gram = true;
     const auto gram = engine::principal_subspace(w, opt);
-    REQUIRE(gram.u.sizes() == torch::IntArrayRef({m, k}));
-    REQUIRE(gram.v.sizes() == torch::IntArrayRef({n, k}));
-    const auto eye = torch::eye(k);
-    CHECK((torch::matmul(gram.u.t(), gram.u) - eye).abs().max().item<float>() < 1e-4f);
-    CHECK((torch::matmul(gram.v.t(), gram.v) - eye).abs().max().item<float>() < 1e-4f);
+    check_orthonormal(gram, m, n, k);
     // Same seed, same range finder: the two factorizations differ only by rounding.
     CHECK(captured(gram, w) == doctest::Approx(captured(householder, w)).epsilon(1e-5));
     // A rank-deficient weight (rank 5 < k) still gives an orthonormal basis (Householder fallback).
     const auto low = torch::matmul(torch::randn({m, 5}), torch::randn({5, n}));
     const auto s = engine::principal_subspace(low, opt);
-    CHECK((torch::matmul(s.u.t(), s.u) - eye).abs().max().item<float>() < 1e-3f);
+    CHECK((torch::matmul(s.u.t(), s.u) - torch::eye(k)).abs().max().item<float>() < 1e-3f);
 }
 
 TEST_CASE("subspace_error matches a direct projection on the exact subspace when k spans all") {
@@ -113,11 +114,7 @@ TEST_CASE("the exact Gram subspace (the CUDA path) spans the SVD's top-k on tall
         const auto svd = engine::principal_subspace(w, opt);
         opt.gram = true;
         const auto gram = engine::principal_subspace(w, opt);
-        REQUIRE(gram.u.sizes() == torch::IntArrayRef({m, k}));
-        REQUIRE(gram.v.sizes() == torch::IntArrayRef({n, k}));
-        const auto eye = torch::eye(k);
-        CHECK((torch::matmul(gram.u.t(), gram.u) - eye).abs().max().item<float>() < 1e-4f);
-        CHECK((torch::matmul(gram.v.t(), gram.v) - eye).abs().max().item<float>() < 1e-4f);
+        check_orthonormal(gram, m, n, k);
         // Same spans: each basis projects onto the other's without loss (||U_a^T U_b||^2 = k),
         // so any error measured through them is the same.
         CHECK(torch::matmul(svd.u.t(), gram.u).pow(2).sum().item<double>() == doctest::Approx(k).epsilon(1e-4));
