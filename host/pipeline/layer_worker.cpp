@@ -150,6 +150,7 @@ PreparedLayer LayerWorker::quantize(const PlannedTensor& t) {
             out.stats->rtn_subspace_ratio = learned->rtn_subspace > 0 ? learned->subspace / learned->rtn_subspace : 1.0;
             out.stats->rtn_full_ratio = learned->rtn_full > 0 ? learned->full / learned->rtn_full : 1.0;
             if (learned->subspace_bound >= 0) out.stats->rtn_subspace_bound = learned->subspace_bound;
+            out.stats->iterations = learned->iterations;
         }
     }
     out.note = describe(t, learned);

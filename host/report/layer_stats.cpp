@@ -46,6 +46,7 @@ nlohmann::json to_json(const LayerStats& s) {
     if (s.rtn_subspace_ratio) j["subspace_vs_nearest"] = *s.rtn_subspace_ratio;
     if (s.rtn_full_ratio) j["full_vs_nearest"] = *s.rtn_full_ratio;
     if (s.rtn_subspace_bound) j["subspace_bound_vs_nearest"] = *s.rtn_subspace_bound;
+    if (s.iterations) j["iterations"] = *s.iterations;
     return j;
 }
 

@@ -21,6 +21,7 @@ struct LayerStats {
     std::optional<double> subspace_rel_error;  // ||U_k^T (Wq - W) V_k|| / ||U_k^T W V_k||
     std::optional<double> rtn_subspace_ratio, rtn_full_ratio;  // learned vs round-to-nearest
     std::optional<double> rtn_subspace_bound;  // certified floor of rtn_subspace_ratio (--subspace_bound)
+    std::optional<int64_t> iterations;         // learned: search rounds or relaxation iterations
     std::optional<double> output_rel_error;  // verify --linear: weight-only path on random x
     std::optional<double> int8_gemm_rel_error;  // verify --linear: int8_blockwise W8A8 block GEMM
     std::string method;    // "nearest" or the learned method
