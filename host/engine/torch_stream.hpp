@@ -21,8 +21,9 @@ void sync_stream(const torch::Device& device);
 // Several device scalars in one transfer (one wait for the device instead of one each), as doubles.
 std::vector<double> fetch(const std::vector<torch::Tensor>& scalars);
 
-// While alive, torch's current stream on a CUDA device is one of its pool streams, so that layers
-// learned on several threads at once do not queue behind each other (no-op on the CPU).
+// While alive, torch's current stream on a CUDA device is a stream no other live OwnStream holds,
+// so that layers learned on several threads at once do not queue behind each other (no-op on the
+// CPU). Streams are reused once handed back, so a run touches only as many as it has layers in flight.
 class OwnStream {
 public:
     explicit OwnStream(const torch::Device& device);
