@@ -1,11 +1,13 @@
-// Learned layers prepared several at once (CTQ_LEARNED_INFLIGHT, 3 by default on CUDA) must give
+// Learned layers prepared several at once (CTQ_LEARNED_INFLIGHT, up to 6 by default on CUDA) must give
 // the same file and the same report order as one at a time: layers share no state, and the
 // writer still takes tensors in plan order, copies and biases between them included.
+#include "pipeline/prepare_ahead.hpp"
 #include "support/cli.hpp"
 
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
+#include <cstdlib>
 #include <fstream>
 
 using namespace ctq::test;
@@ -56,4 +58,19 @@ TEST_CASE("CTQ_LEARNED_INFLIGHT out of range is one clear error and no output") 
     CHECK(r.status != 0);
     CHECK(r.output.find("CTQ_LEARNED_INFLIGHT must be a whole number from 1 to 8, not '0'") != std::string::npos);
     CHECK_FALSE(std::ifstream(out).good());
+}
+
+TEST_CASE("layers in flight by default: 1 on the CPU, on CUDA as many as the free memory holds, at most 6") {
+    unsetenv("CTQ_LEARNED_INFLIGHT");
+    constexpr unsigned long long GB = 1000ULL * 1000 * 1000;
+    const long long flux_mod = 18432LL * 3072;  // the bench model's largest layer
+    CHECK(ctq::learned_depth("cpu", flux_mod, 80 * GB) == 1);
+    CHECK(ctq::learned_depth("cuda", flux_mod, 80 * GB) == 6);  // an H100: 80 GB free
+    // A 24 GB card and a 5120 x 13824 layer (~4.5 GB of search state): three fit in 70 % of it.
+    CHECK(ctq::learned_depth("cuda:0", 5120LL * 13824, 24 * GB) == 3);
+    CHECK(ctq::learned_depth("cuda", flux_mod, 0) == 1);  // nothing free (or unknown): one at a time
+    setenv("CTQ_LEARNED_INFLIGHT", "2", 1);
+    CHECK(ctq::learned_depth("cuda", flux_mod, 0) == 2);
+    CHECK(ctq::learned_depth("cpu", flux_mod, 0) == 2);
+    unsetenv("CTQ_LEARNED_INFLIGHT");
 }

@@ -4,6 +4,7 @@
 #include "io/safetensors_reader.hpp"
 #include "io/safetensors_writer.hpp"
 #include "pipeline/async_writer.hpp"
+#include "pipeline/cuda_startup.hpp"
 #include "pipeline/layer_worker.hpp"
 #include "pipeline/output_plan.hpp"
 #include "pipeline/prepare_ahead.hpp"
@@ -15,6 +16,7 @@
 #include "core/human_bytes.hpp"
 #include "report/progress.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -73,6 +75,17 @@ void write_report(const fs::path& path, const ConvertOptions& o, const std::stri
     write_text_atomically(path, doc.dump(2) + "\n");
 }
 
+// Learned layers in flight (learned_depth), sized by the largest learned layer and, on CUDA, the
+// device's free memory.
+size_t in_flight_depth(const ConvertOptions& o, const std::vector<PlannedTensor>& planned) {
+    unsigned long long largest = 0;
+    for (const auto& t : planned)
+        if (t.plan.method == RoundingMethod::Learned) largest = std::max<unsigned long long>(largest, t.input->numel());
+    if (largest == 0) return 1;
+    const int device = parse_device(o.device);
+    return learned_depth(o.device, static_cast<long long>(largest), device >= 0 ? cuda_free_bytes(device) : 0);
+}
+
 }  // namespace
 
 int run_convert(const ConvertOptions& options, Registry& registry) {
@@ -110,7 +123,7 @@ int run_convert(const ConvertOptions& options, Registry& registry) {
     };
     const auto computing_start = Clock::now();
     {
-        PrepareAhead ahead(worker, learned_depth(o.device), done);
+        PrepareAhead ahead(worker, in_flight_depth(o, planned), done);
         for (const auto& t : planned) ahead.submit(t);
         ahead.finish_all();
     }

@@ -66,6 +66,18 @@ void start_cuda(int device) {
 
 void wait_cuda(int device) { started(device).get(); }  // rethrows the start's error
 
+unsigned long long cuda_free_bytes(int device) {
+#ifdef CTQ_HAVE_CUDA
+    wait_cuda(device);
+    size_t free = 0, total = 0;
+    if (cudaSetDevice(device) != cudaSuccess || cudaMemGetInfo(&free, &total) != cudaSuccess) return 0;
+    return free;
+#else
+    (void)device;
+    return 0;
+#endif
+}
+
 void finish_cuda_start() noexcept {
     Startup& s = startup();
     std::shared_future<void> done;

@@ -13,6 +13,9 @@ void start_cuda(int device);
 // its current device). Throws CtqError when initialisation failed (no device, bad index, driver).
 void wait_cuda(int device);
 
+// Free memory on the device (bytes), after waiting for its start; 0 without CUDA.
+unsigned long long cuda_free_bytes(int device);
+
 // Waits for a start still running, ignoring its errors: the CUDA runtime is torn down at exit,
 // which must not happen under a thread still initialising it (e.g. when the input is refused).
 void finish_cuda_start() noexcept;

@@ -2,6 +2,7 @@
 
 #include "core/error.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 
 namespace ctq {
@@ -43,7 +44,7 @@ void PrepareAhead::finish_oldest() {
     done_(*f.tensor, worker_.finish(*f.tensor, std::move(p)));
 }
 
-size_t learned_depth(const std::string& device) {
+size_t learned_depth(const std::string& device, long long largest_elements, unsigned long long free_bytes) {
     if (const char* v = std::getenv("CTQ_LEARNED_INFLIGHT")) {
         char* end = nullptr;
         const long n = std::strtol(v, &end, 10);
@@ -51,7 +52,11 @@ size_t learned_depth(const std::string& device) {
             throw CtqError(std::string("CTQ_LEARNED_INFLIGHT must be a whole number from 1 to 8, not '") + v + "'");
         return static_cast<size_t>(n);
     }
-    return device == "cpu" ? 1 : 3;
+    if (device == "cpu") return 1;
+    constexpr size_t kMaxDepth = 6;
+    const unsigned long long per_layer = std::max(1ULL, static_cast<unsigned long long>(std::max(0LL, largest_elements))) *
+                                         kLearnedBytesPerElement;
+    return std::clamp<size_t>(static_cast<size_t>(free_bytes / 10 * 7 / per_layer), 1, kMaxDepth);
 }
 
 }  // namespace ctq

@@ -44,8 +44,12 @@ private:
     void finish_oldest();
 };
 
-// Layers in flight for a run: 3 for learned rounding on CUDA, 1 elsewhere (on the CPU the
-// engine already uses every core); CTQ_LEARNED_INFLIGHT=N (1..8) overrides.
-size_t learned_depth(const std::string& device);
+// Layers in flight for a run. On CUDA as many as fit in 70 % of the device's free memory at
+// kLearnedBytesPerElement per element of the largest learned layer, at most 6: the search's many
+// small steps leave the device idle unless several layers share it (1 -> 3 -> 6 in flight:
+// 17.5 -> 12.5 -> ~9 s on the bench model, bench/RESULTS.md). 1 on the CPU (the engine already
+// uses every core). CTQ_LEARNED_INFLIGHT=N (1..8) overrides.
+constexpr unsigned long long kLearnedBytesPerElement = 64;
+size_t learned_depth(const std::string& device, long long largest_elements, unsigned long long free_bytes);
 
 }  // namespace ctq
