@@ -46,8 +46,8 @@ private:
 
 // Layers in flight for a run. On CUDA as many as fit in 70 % of the device's free memory at
 // kLearnedBytesPerElement per element of the largest learned layer, at most 6: the search's many
-// small steps leave the device idle unless several layers share it (1 -> 3 -> 6 in flight:
-// 17.5 -> 12.5 -> ~9 s on the bench model, bench/RESULTS.md). 1 on the CPU (the engine already
+// small steps leave the device idle unless several layers share it (bench model, H100: 1 -> 3 in
+// flight 17.5 -> 12.5 s, 3 -> 6 12.0 -> 10.7 s; bench/RESULTS.md). 1 on the CPU (the engine already
 // uses every core). CTQ_LEARNED_INFLIGHT=N (1..8) overrides.
 constexpr unsigned long long kLearnedBytesPerElement = 64;
 size_t learned_depth(const std::string& device, long long largest_elements, unsigned long long free_bytes);
