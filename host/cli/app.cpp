@@ -6,6 +6,7 @@
 #include "io/safetensors_writer.hpp"
 #include "pipeline/convert.hpp"
 #include "pipeline/cuda_startup.hpp"
+#include "pipeline/engine_loader.hpp"
 #include "pipeline/layer_worker.hpp"  // parse_device
 #include "plugins/registry.hpp"
 
@@ -76,8 +77,13 @@ int cmd_convert(const std::vector<std::string>& args, Registry& registry) {
         } catch (const CtqError&) {  // a malformed --device is reported by the conversion itself
         }
     }
+    // So is LibTorch loaded, unless every layer rounds to nearest.
+    if (parsed.options->dry_run.empty() && !parsed.options->plan.primary.simple) start_engine_load();
     struct FinishCudaStart {
-        ~FinishCudaStart() { finish_cuda_start(); }
+        ~FinishCudaStart() {
+            finish_engine_load();
+            finish_cuda_start();
+        }
     } finish_on_any_exit;
     return run_convert(*parsed.options, registry);
 }

@@ -5,6 +5,7 @@
 #include <boost/dll/runtime_symbol_info.hpp>
 #include <boost/dll/shared_library.hpp>
 
+#include <future>
 #include <mutex>
 
 namespace ctq {
@@ -33,6 +34,27 @@ const EngineApi& engine() {
         throw CtqError("learned rounding needs the engine library (LibTorch), which could not be loaded: " + failure +
                        " (round-to-nearest with --simple does not need it)");
     return *api;
+}
+
+namespace {
+std::mutex background_mutex;
+std::future<void> background;
+}  // namespace
+
+void start_engine_load() {
+    std::lock_guard<std::mutex> lock(background_mutex);
+    if (background.valid()) return;
+    background = std::async(std::launch::async, [] {
+        try {
+            engine();
+        } catch (const CtqError&) {  // reported where the engine is needed
+        }
+    });
+}
+
+void finish_engine_load() noexcept {
+    std::lock_guard<std::mutex> lock(background_mutex);
+    if (background.valid()) background.wait();
 }
 
 }  // namespace ctq
