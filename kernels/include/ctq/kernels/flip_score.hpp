@@ -1,0 +1,76 @@
+// Scores of the learned-rounding search's flips (host/engine/flip_search.cpp), one element at a
+// time: the single definition behind the CPU twins (kernels/cpu/flip_score.cpp) and the CUDA
+// kernels (kernels/cuda/flip_score.cu), so both give the same bits and so the same ranking.
+//
+// With d the move of an element to its other grid neighbour, e its current error, G = U P V^T,
+// ru = ||u_row||^2 and rv = ||v_col||^2, flipping it changes
+//     ||E||^2  by  dfull = (2e + d) d
+//     score    =   c_self d^2 ru rv + c_full dfull + c_g G d
+// Why fused: the search used to keep score, dfull and the G-free part of the score as arrays and
+// made five passes a round over them; here one pass reads G, d and e (10 bytes an element with
+// BF16 G) and writes only what the round keeps.
+#pragma once
+
+#include <ctq/kernels/half.hpp>
+#include <ctq/kernels/hd.hpp>
+
+#include <cstdint>
+
+namespace ctq::kern {
+
+struct FlipScoreInputs {
+    const void* g;          // G, row-major [rows x cols]: BF16 bits (uint16_t) when g_bf16, else float
+    bool g_bf16;
+    const float* delta;     // [rows x cols]
+    const float* err;       // [rows x cols]
+    const float* row_norm2; // [rows]
+    const float* col_norm2; // [cols]
+    int64_t rows, cols;
+    float c_g, c_self, c_full;
+};
+
+// Round-to-nearest float operations that no compiler may fuse into an FMA: __fmul_rn/__fadd_rn on
+// the device; on the host kernels/cpu/flip_score.cpp is compiled with -ffp-contract=off.
+CTQ_HD float flip_mul(float a, float b) {
+#if defined(__CUDA_ARCH__)
+    return __fmul_rn(a, b);
+#else
+    return a * b;
+#endif
+}
+CTQ_HD float flip_add(float a, float b) {
+#if defined(__CUDA_ARCH__)
+    return __fadd_rn(a, b);
+#else
+    return a + b;
+#endif
+}
+
+CTQ_HD float flip_dfull(float d, float e) { return flip_mul(flip_add(flip_add(e, e), d), d); }
+
+CTQ_HD float flip_score(const FlipScoreInputs& in, int64_t i, float* dfull) {
+    const float d = in.delta[i], e = in.err[i];
+    const float g = in.g_bf16 ? bf16_to_f32(static_cast<const uint16_t*>(in.g)[i]) : static_cast<const float*>(in.g)[i];
+    const float self = flip_mul(in.row_norm2[i / in.cols], in.col_norm2[i % in.cols]);
+    *dfull = flip_dfull(d, e);
+    const float t_self = flip_mul(flip_mul(flip_mul(d, d), self), in.c_self);
+    const float t_full = flip_mul(*dfull, in.c_full);
+    const float t_g = flip_mul(flip_mul(g, d), in.c_g);
+    return flip_add(flip_add(t_self, t_full), t_g);
+}
+
+// Dense scores of elements i = j stride, j in [0, count): the score, or 0 where dfull > budget_left.
+void flip_scores_cpu(const FlipScoreInputs& in, int64_t stride, int64_t count, float budget_left, float* out);
+void flip_scores_cuda(const FlipScoreInputs& in, int64_t stride, int64_t count, float budget_left, float* out,
+                      void* stream);
+// Scores (unmasked) at flat indices: out[j] = score(idx[j]).
+void flip_scores_at_cpu(const FlipScoreInputs& in, const int64_t* idx, int64_t count, float* out);
+void flip_scores_at_cuda(const FlipScoreInputs& in, const int64_t* idx, int64_t count, float* out, void* stream);
+// Every flat index with score <= cut and dfull <= budget_left. CPU: the first min(found, capacity)
+// in ascending order, returns found. CUDA: min(found, capacity) of them in no particular order
+// (atomics; the caller sorts), found written to *found_device; no wait for the device inside.
+int64_t flip_select_cpu(const FlipScoreInputs& in, float cut, float budget_left, int64_t* out, int64_t capacity);
+void flip_select_cuda(const FlipScoreInputs& in, float cut, float budget_left, int64_t* out, int64_t capacity,
+                      int64_t* found_device, void* stream);
+
+}  // namespace ctq::kern

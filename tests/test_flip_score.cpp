@@ -1,0 +1,82 @@
+// The flip-score CPU twin (kernels/cpu/flip_score.cpp) against the formula evaluated in double,
+// and its selection against a brute-force scan: ascending, complete, truncated at capacity.
+#include "flip_score_fixture.hpp"
+
+#include <doctest/doctest.h>
+
+#include <cmath>
+
+using namespace ctq;
+
+namespace {
+
+double reference_score(const test::FlipState& s, const kern::FlipScoreInputs& in, int64_t i, double* dfull) {
+    const double d = s.delta[i], e = s.err[i];
+    const double g = in.g_bf16 ? kern::bf16_to_f32(s.g_bf16[i]) : s.g[i];
+    *dfull = (2 * e + d) * d;
+    return in.c_self * d * d * s.ru[i / s.cols] * s.rv[i % s.cols] + in.c_full * *dfull + in.c_g * g * d;
+}
+
+}  // namespace
+
+TEST_CASE("flip scores: the float twin is the formula, to float rounding") {
+    for (const bool bf16 : {false, true}) {
+        const test::FlipState s(37, 53, 7);
+        const auto in = s.inputs(bf16);
+        std::vector<float> out(static_cast<size_t>(s.rows * s.cols));
+        kern::flip_scores_cpu(in, 1, s.rows * s.cols, 1e30f, out.data());
+        for (int64_t i = 0; i < s.rows * s.cols; ++i) {
+            double dfull;
+            const double ref = reference_score(s, in, i, &dfull);
+            // Three terms of ~10 float roundings each: a few ulp of the largest term.
+            const double scale = std::abs(in.c_full * dfull) + std::abs(ref) + 1e-30;
+            CHECK(std::abs(out[i] - ref) <= 1e-6 * scale);
+        }
+    }
+}
+
+TEST_CASE("flip scores: stride and the budget mask; scores at indices are unmasked") {
+    const test::FlipState s(40, 25, 3);
+    const auto in = s.inputs(true);
+    const float budget = 2e-5f;
+    const int64_t n = s.rows * s.cols, stride = 7, count = (n + stride - 1) / stride;
+    std::vector<float> strided(static_cast<size_t>(count));
+    kern::flip_scores_cpu(in, stride, count, budget, strided.data());
+    std::vector<int64_t> idx;
+    for (int64_t j = 0; j < count; ++j) idx.push_back(j * stride);
+    std::vector<float> at(idx.size());
+    kern::flip_scores_at_cpu(in, idx.data(), count, at.data());
+    int masked = 0;
+    for (int64_t j = 0; j < count; ++j) {
+        float dfull;
+        const float s_j = kern::flip_score(in, j * stride, &dfull);
+        CHECK(at[j] == s_j);
+        CHECK(strided[j] == (dfull > budget ? 0.0f : s_j));
+        masked += dfull > budget;
+    }
+    CHECK(masked > 0);
+    CHECK(masked < count);
+}
+
+TEST_CASE("flip select: every element under the cut and within the budget, ascending; capacity truncates") {
+    for (const auto [rows, cols] : {std::pair<int64_t, int64_t>{37, 53}, {1, 1000}, {1000, 1}, {600, 900}}) {
+        const test::FlipState s(rows, cols, 11);
+        INFO("shape " << s.rows << "x" << s.cols);
+        const auto in = s.inputs(false);
+        const float cut = -1e-3f, budget = 1e-5f;
+        std::vector<int64_t> expect;
+        for (int64_t i = 0; i < rows * cols; ++i) {
+            float dfull;
+            if (kern::flip_score(in, i, &dfull) <= cut && dfull <= budget) expect.push_back(i);
+        }
+        REQUIRE(expect.size() > 2);
+        std::vector<int64_t> out(expect.size() + 5, -1);
+        CHECK(kern::flip_select_cpu(in, cut, budget, out.data(), static_cast<int64_t>(out.size())) ==
+              static_cast<int64_t>(expect.size()));
+        CHECK(std::vector<int64_t>(out.begin(), out.begin() + expect.size()) == expect);
+        std::vector<int64_t> few(2, -1);
+        CHECK(kern::flip_select_cpu(in, cut, budget, few.data(), 2) == static_cast<int64_t>(expect.size()));
+        CHECK(few == std::vector<int64_t>(expect.begin(), expect.begin() + 2));
+        CHECK(kern::flip_select_cpu(in, cut, budget, nullptr, 0) == static_cast<int64_t>(expect.size()));
+    }
+}
