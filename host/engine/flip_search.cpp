@@ -13,9 +13,9 @@
 // exactly. G = U_k P V_k^T gives every u_i^T P v_j at once, so one round scores all M*N flips by
 //     score = d||P||^2 / ||P_rtn||^2 + w * d||E||^2 / ||E_rtn||^2        (w: full_error_weight)
 // takes the most negative ones (a batch), applies them and updates P by the rank-B correction
-// U_sel^T diag(d) V_sel (or recomputes P when that is cheaper). G, the full-error changes and
-// the G-free part of the scores are kept between rounds and moved with the flips (G by the
-// rank-B product while that is cheaper than its two GEMMs), so a round reads them in one pass.
+// U_sel^T diag(d) V_sel (or recomputes P when that is cheaper). G is kept between rounds and
+// moved with the flips (by the rank-B product while that is cheaper than its two GEMMs); a round
+// computes every score from G, d and E in one fused pass (engine/flip_scores.hpp).
 // Flips in one batch interact (through u_i.u_i' v_j.v_j', strongly when they share a row or an
 // outlier column), so a batch is accepted only if the exact new objective fell, else its
 // prefix is retried shorter with the same scores; the batch size doubles while the realised
@@ -35,6 +35,7 @@
 // of single flips at the final weight, after 4 rounds without an accepted batch, or after
 // max_rounds. Deterministic: no randomness; for the same input, thread count and device the
 // same flips are taken (the seed only enters through the SVD).
+#include "engine/flip_scores.hpp"
 #include "engine/problem.hpp"
 #include "engine/torch_stream.hpp"
 
@@ -116,7 +117,8 @@ public:
           max_batch_(std::max<int64_t>(64, p.w.numel() / 16)) {
         const auto& u = p.sub.u;
         const auto& v = p.sub.v;
-        self_term_ = (u.pow(2).sum(1).unsqueeze(1) * v.pow(2).sum(1).unsqueeze(0)).reshape({-1});
+        row_norm2_ = u.pow(2).sum(1).contiguous();
+        col_norm2_ = v.pow(2).sum(1).contiguous();
         u_g_ = u.to(g_type());
         vt_g_ = v.t().to(g_type());
         refresh();
@@ -127,21 +129,20 @@ public:
         clock_.lap(nullptr);
         if (index > 0 && index % kRefreshEvery == 0) refresh();
         clock_.lap(&ms_.gemm_seconds);
-        // score = 2 d G / L0 + base (base = d^2 self / L0 + w dfull / F0, kept current).
-        auto score = torch::addcmul(base_, g_, s_.delta, 2 * objective_.inv_l0);
-        const auto [best, order] = most_improving(score, static_cast<float>(budget_ - f2_));
+        const auto [best, order] = most_improving(static_cast<float>(budget_ - f2_));
         const int64_t candidates = best.numel();
         if (candidates == 0) {
             clock_.lap(&ms_.select_seconds);
             return anneal();
         }
-        const auto df_all = dfull_.index_select(0, order).to(torch::kFloat64);
+        const auto d_all = s_.delta.index_select(0, order);
+        const auto df_all = full_change(s_.e.index_select(0, order), d_all).to(torch::kFloat64);
         // Longest prefix that stays inside the full-error budget.
         const auto fits = ((df_all.cumsum(0) + f2_) <= budget_).to(torch::kInt64).cumprod(0);
         const auto affordable = static_cast<int64_t>(fetch({fits.sum()})[0]);
         clock_.lap(&ms_.select_seconds);
         if (affordable < candidates) tighten();
-        const bool go_on = take_batch(best, df_all, order, affordable, candidates);
+        const bool go_on = take_batch(best, d_all, df_all, order, affordable, candidates);
         clock_.lap(&ms_.update_seconds);
         return go_on;
     }
@@ -159,48 +160,55 @@ private:
     Objective objective_;
     double floor_weight_, budget_;
     int64_t start_batch_, batch_, max_batch_;
-    torch::Tensor self_term_, pmat_;
+    torch::Tensor row_norm2_, col_norm2_, pmat_;  // ||u_i||^2, ||v_j||^2 (the flips' self terms)
     // G only ranks flips (every batch is judged by the exact P), so on CUDA it is kept in BF16:
     // half the bytes each round reads, and tensor-core GEMMs where the FP32 rank-B update of G
     // was most of a round on large layers. U and V^T in G's type, for its GEMMs.
     torch::Tensor u_g_, vt_g_;
     torch::ScalarType g_type() const { return p_.w.is_cuda() ? torch::kBFloat16 : torch::kFloat32; }
-    // Kept current between rounds, flat [M*N]: G = U P V^T (exact at every refresh, updated by
-    // rank-B products in between), the full-error change of each flip, and the part of its
-    // score that does not depend on G.
-    torch::Tensor g_, dfull_, base_;
+    // G = U P V^T, flat [M*N], kept current between rounds: exact at every refresh, updated by
+    // rank-B products in between.
+    torch::Tensor g_;
     double f2_ = 0, j_ = 0;
     bool budget_bound_ = false;
     int idle_rounds_ = 0, adjustments_ = 0;
+
+    // score = d^2 ||u_i||^2 ||v_j||^2 / L0 + w d (2 e + d) / F0 + 2 d G / L0, computed on the fly
+    // from the state by one fused pass (engine/flip_scores.hpp).
+    FlipTerms terms() const {
+        return {g_, s_.delta, s_.e, row_norm2_, col_norm2_, 2 * objective_.inv_l0, objective_.inv_l0,
+                objective_.inv_f0 * objective_.weight};
+    }
+    static torch::Tensor full_change(const torch::Tensor& e, const torch::Tensor& d) { return (2 * e).add_(d).mul_(d); }
 
     // The min(batch, #improving) most improving flips (score < 0) among those whose full-error
     // change fits in what is left of the budget, best first: scores and flat indices. Beyond
     // kExactSelect elements a full top-k costs more than the rest of a round, so a threshold is
     // read off a strided sample (set to pass ~1.25 batches) and only the elements under it are
-    // sorted; there the budget test joins the threshold test instead of masking every score
-    // first (a round on a large layer is memory-bound: each full pass counts). Deterministic:
-    // the sample, nonzero and a stable sort.
-    std::pair<torch::Tensor, torch::Tensor> most_improving(torch::Tensor& score, float budget_left) const {
-        const int64_t n = score.numel(), want = std::min(batch_, n);
-        torch::Tensor pool;  // flat indices of the elements to rank
+    // ranked. Deterministic: the sample, an ascending pool and a stable sort.
+    std::pair<torch::Tensor, torch::Tensor> most_improving(float budget_left) const {
+        const auto t = terms();
+        const int64_t n = s_.delta.numel(), want = std::min(batch_, n);
+        torch::Tensor pool, scores;  // flat indices of the elements to rank, ascending; their scores
         if (n <= kExactSelect) {
-            score.masked_fill_(dfull_ > budget_left, 0.0f);
+            const auto score = flip_scores(t, 1, budget_left);
             auto [values, order] = torch::topk(score, want, 0, /*largest=*/false);
             // In index order, so that the stable sort below breaks ties the same way every run
             // whatever order top-k left them in.
             pool = std::get<0>(order.masked_select(values < 0).sort());
+            scores = score.index_select(0, pool);
         } else {
             const int64_t stride = n / kExactSelect;
-            const auto sample =
-                score.slice(0, 0, n, stride).masked_fill(dfull_.slice(0, 0, n, stride) > budget_left, 0.0f);
+            const auto sample = flip_scores(t, stride, budget_left);
             const int64_t rank = std::min<int64_t>(sample.numel(), (want * 5 / 4) / stride + 16);
             // Below zero, so that score <= cut also says "improving".
-            const auto cut = std::get<0>(torch::topk(sample, rank, 0, /*largest=*/false))
-                                 .narrow(0, rank - 1, 1)
-                                 .clamp_max(-std::numeric_limits<float>::min());
-            pool = ((score <= cut) & (dfull_ <= budget_left)).nonzero().reshape({-1});
+            const auto cut = std::min(fetch({std::get<0>(torch::topk(sample, rank, 0, /*largest=*/false))
+                                                 .narrow(0, rank - 1, 1)})[0],
+                                      -static_cast<double>(std::numeric_limits<float>::min()));
+            pool = flip_select(t, static_cast<float>(cut), budget_left, want * 3 / 2 + 1024);
+            scores = flip_scores_at(t, pool);
         }
-        const auto [sorted, perm] = torch::sort(score.index_select(0, pool), /*stable=*/true, 0, /*descending=*/false);
+        const auto [sorted, perm] = torch::sort(scores, /*stable=*/true, 0, /*descending=*/false);
         const int64_t take = std::min(want, sorted.numel());
         return {sorted.narrow(0, 0, take), pool.index_select(0, perm.narrow(0, 0, take))};
     }
@@ -221,26 +229,14 @@ private:
         ++ms_.refreshes;
         pmat_ = projection(s_.e);
         g_ = ranking_gemm().reshape({-1});
-        dfull_ = (2 * s_.e).add_(s_.delta).mul_(s_.delta);
-        rebase();
         const auto sums = fetch({squares64(s_.e), squares64(pmat_)});
         f2_ = sums[0];
         j_ = objective_(sums[1], f2_);
     }
 
-    // base = d^2 self / L0 + w dfull / F0, everywhere (after a weight change) or at idx.
-    void rebase() { base_ = base_at(s_.delta, self_term_, dfull_); }
-    torch::Tensor base_at(const torch::Tensor& d, const torch::Tensor& self, const torch::Tensor& dfull) const {
-        return (d * d).mul_(self).mul_(objective_.inv_l0).add_(dfull, objective_.inv_f0 * objective_.weight);
-    }
-
-    // After moving elements idx by d (P already moved): dfull and base there, and G, by the
-    // rank-B product (U (U_idx d)^T)(V_idx V^T) while that is cheaper than U (P V^T).
+    // After moving elements idx by d (P already moved): G, by the rank-B product
+    // (U (U_idx d)^T)(V_idx V^T) while that is cheaper than U (P V^T).
     void moved(const torch::Tensor& idx, const torch::Tensor& d) {
-        const auto e = s_.e.index_select(0, idx), delta = -d;
-        const auto df = (2 * e).add_(delta).mul_(delta);
-        dfull_.index_put_({idx}, df);
-        base_.index_put_({idx}, base_at(delta, self_term_.index_select(0, idx), df));
         const auto& u = p_.sub.u;
         const auto& v = p_.sub.v;
         const double m = static_cast<double>(u.size(0)), n = static_cast<double>(v.size(0));
@@ -265,7 +261,6 @@ private:
             objective_.weight = std::max(floor_weight_, objective_.weight / kAnnealFactor);
         }
         ++ms_.anneals;
-        rebase();
         j_ = objective_(sum_squares(pmat_), f2_);
         return true;
     }
@@ -294,10 +289,10 @@ private:
 
     // Applies the best prefix of the `affordable` most improving flips whose exact effect lowers
     // the objective: flips interact, so a rejected batch is retried shorter (same scores, no
-    // ranking GEMM). best, df_all, order: the batch's scores, full-error changes, flat indices.
-    bool take_batch(const torch::Tensor& best, const torch::Tensor& df_all, const torch::Tensor& order,
-                    int64_t affordable, int64_t candidates) {
-        const auto d_all = s_.delta.index_select(0, order);
+    // ranking GEMM). best, d_all, df_all, order: the batch's scores, moves, full-error changes and
+    // flat indices.
+    bool take_batch(const torch::Tensor& best, const torch::Tensor& d_all, const torch::Tensor& df_all,
+                    const torch::Tensor& order, int64_t affordable, int64_t candidates) {
         for (int64_t keep = affordable; keep > 0; keep = keep > 1 ? std::max<int64_t>(1, keep / 4) : 0) {
             if (keep < affordable) ++ms_.retries;
             const auto sel = order.narrow(0, 0, keep), d_sel = d_all.narrow(0, 0, keep);
@@ -338,7 +333,6 @@ private:
         ++adjustments_;
         ++ms_.anneals;
         objective_.weight *= kTightenFactor;
-        rebase();
         j_ = objective_(sum_squares(pmat_), f2_);
     }
 };

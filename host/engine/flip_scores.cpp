@@ -1,0 +1,92 @@
+#include "engine/flip_scores.hpp"
+
+#include "engine/torch_stream.hpp"
+
+#include <ctq/kernels/flip_score.hpp>
+
+#include <algorithm>
+
+namespace ctq::engine {
+
+namespace {
+
+kern::FlipScoreInputs inputs_of(const FlipTerms& t) {
+    kern::FlipScoreInputs in{};
+    in.g = t.g.data_ptr();
+    in.g_bf16 = t.g.scalar_type() == torch::kBFloat16;
+    in.delta = t.delta.data_ptr<float>();
+    in.err = t.err.data_ptr<float>();
+    in.row_norm2 = t.row_norm2.data_ptr<float>();
+    in.col_norm2 = t.col_norm2.data_ptr<float>();
+    in.rows = t.row_norm2.numel();
+    in.cols = t.col_norm2.numel();
+    in.c_g = static_cast<float>(t.c_g);
+    in.c_self = static_cast<float>(t.c_self);
+    in.c_full = static_cast<float>(t.c_full);
+    return in;
+}
+
+bool on_cuda(const FlipTerms& t) {
+#ifdef CTQ_HAVE_CUDA
+    return t.delta.is_cuda();
+#else
+    TORCH_CHECK(!t.delta.is_cuda(), "flip scores: this build has no CUDA kernels");
+    return false;
+#endif
+}
+
+}  // namespace
+
+torch::Tensor flip_scores(const FlipTerms& t, int64_t stride, float budget_left) {
+    const int64_t n = t.delta.numel(), count = (n + stride - 1) / stride;
+    auto out = torch::empty({count}, t.delta.options());
+    const auto in = inputs_of(t);
+    if (on_cuda(t)) {
+#ifdef CTQ_HAVE_CUDA
+        kern::flip_scores_cuda(in, stride, count, budget_left, out.data_ptr<float>(), torch_stream(out.device()));
+#endif
+        return out;
+    }
+    kern::flip_scores_cpu(in, stride, count, budget_left, out.data_ptr<float>());
+    return out;
+}
+
+torch::Tensor flip_scores_at(const FlipTerms& t, const torch::Tensor& idx) {
+    const auto index = idx.contiguous();
+    auto out = torch::empty({index.numel()}, t.delta.options());
+    const auto in = inputs_of(t);
+    if (on_cuda(t)) {
+#ifdef CTQ_HAVE_CUDA
+        kern::flip_scores_at_cuda(in, index.data_ptr<int64_t>(), index.numel(), out.data_ptr<float>(),
+                                  torch_stream(out.device()));
+#endif
+        return out;
+    }
+    kern::flip_scores_at_cpu(in, index.data_ptr<int64_t>(), index.numel(), out.data_ptr<float>());
+    return out;
+}
+
+torch::Tensor flip_select(const FlipTerms& t, float cut, float budget_left, int64_t expected) {
+    const auto in = inputs_of(t);
+    const auto long_opts = t.delta.options().dtype(torch::kInt64);
+    for (int64_t capacity = std::max<int64_t>(expected, 1024);;) {
+        auto out = torch::empty({capacity}, long_opts);
+        int64_t found = 0;
+        if (on_cuda(t)) {
+#ifdef CTQ_HAVE_CUDA
+            auto count = torch::empty({1}, long_opts);
+            kern::flip_select_cuda(in, cut, budget_left, out.data_ptr<int64_t>(), capacity, count.data_ptr<int64_t>(),
+                                   torch_stream(out.device()));
+            found = static_cast<int64_t>(fetch({count})[0]);
+            // Atomics leave the indices in no particular order; ascending makes every run rank alike.
+            if (found <= capacity) return std::get<0>(out.narrow(0, 0, found).sort());
+#endif
+        } else {
+            found = kern::flip_select_cpu(in, cut, budget_left, out.data_ptr<int64_t>(), capacity);
+            if (found <= capacity) return out.narrow(0, 0, found);
+        }
+        capacity = found;
+    }
+}
+
+}  // namespace ctq::engine

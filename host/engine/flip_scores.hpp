@@ -1,0 +1,28 @@
+// The search's per-element flip scores on torch tensors, by the fused kernels of
+// ctq/kernels/flip_score.hpp (CUDA kernel or its CPU twin, same bits): one pass over G, delta and
+// the error instead of keeping score, full-error change and self-term arrays current and making
+// five passes a round over them (on a 56M-element layer those passes were the bulk of a round).
+#pragma once
+
+#include <torch/torch.h>
+
+namespace ctq::engine {
+
+// What a score is made of (flat [rows*cols] state; see flip_search.cpp for the formula):
+//   score = c_self d^2 ru[row] rv[col] + c_full d (2e + d) + c_g G d
+struct FlipTerms {
+    torch::Tensor g;          // G = U P V^T, BF16 on CUDA or F32
+    torch::Tensor delta, err; // F32
+    torch::Tensor row_norm2, col_norm2;  // ||u_i||^2 [rows], ||v_j||^2 [cols], F32
+    double c_g = 0, c_self = 0, c_full = 0;
+};
+
+// Scores of elements 0, stride, 2 stride, ...; 0 where the full-error change exceeds budget_left.
+torch::Tensor flip_scores(const FlipTerms& t, int64_t stride, float budget_left);
+// Scores (unmasked) of the flat indices idx (int64).
+torch::Tensor flip_scores_at(const FlipTerms& t, const torch::Tensor& idx);
+// Ascending flat indices of every element with score <= cut and full-error change <= budget_left.
+// expected: how many are likely (the output is sized for it, and sized again when more turn up).
+torch::Tensor flip_select(const FlipTerms& t, float cut, float budget_left, int64_t expected);
+
+}  // namespace ctq::engine
