@@ -3,6 +3,7 @@
 #include "engine/torch_stream.hpp"
 
 #include <ctq/kernels/flip_score.hpp>
+#include <ctq/kernels/kth_smallest.hpp>
 
 #include <algorithm>
 
@@ -26,14 +27,15 @@ kern::FlipScoreInputs inputs_of(const FlipTerms& t) {
     return in;
 }
 
-bool on_cuda(const FlipTerms& t) {
+bool on_cuda(const torch::Tensor& t) {
 #ifdef CTQ_HAVE_CUDA
-    return t.delta.is_cuda();
+    return t.is_cuda();
 #else
-    TORCH_CHECK(!t.delta.is_cuda(), "flip scores: this build has no CUDA kernels");
+    TORCH_CHECK(!t.is_cuda(), "flip scores: this build has no CUDA kernels");
     return false;
 #endif
 }
+bool on_cuda(const FlipTerms& t) { return on_cuda(t.delta); }
 
 }  // namespace
 
@@ -87,6 +89,21 @@ torch::Tensor flip_select(const FlipTerms& t, float cut, float budget_left, int6
         }
         capacity = found;
     }
+}
+
+torch::Tensor kth_smallest(const torch::Tensor& x, int64_t k) {
+    const auto v = x.contiguous();
+    TORCH_CHECK(v.scalar_type() == torch::kFloat32 && k >= 1 && k <= v.numel(), "kth_smallest: F32 input, 1 <= k <= n");
+    if (on_cuda(v)) {
+        auto out = torch::empty({1}, v.options());
+#ifdef CTQ_HAVE_CUDA
+        auto scratch = torch::empty({static_cast<int64_t>(kern::kth_smallest_scratch_bytes())}, v.options().dtype(torch::kUInt8));
+        kern::kth_smallest_cuda(v.data_ptr<float>(), v.numel(), k, out.data_ptr<float>(), scratch.data_ptr(),
+                                torch_stream(out.device()));
+#endif
+        return out;
+    }
+    return torch::full({1}, kern::kth_smallest_cpu(v.data_ptr<float>(), v.numel(), k), v.options());
 }
 
 }  // namespace ctq::engine

@@ -24,5 +24,8 @@ torch::Tensor flip_scores_at(const FlipTerms& t, const torch::Tensor& idx);
 // Ascending flat indices of every element with score <= cut and full-error change <= budget_left.
 // expected: how many are likely (the output is sized for it, and sized again when more turn up).
 torch::Tensor flip_select(const FlipTerms& t, float cut, float budget_left, int64_t expected);
+// The k-th smallest of the F32 vector x (k = 1: its minimum), as a one-element tensor on x's
+// device, by the radix select of ctq/kernels/kth_smallest.hpp (CUDA or its CPU twin, same bits).
+torch::Tensor kth_smallest(const torch::Tensor& x, int64_t k);
 
 }  // namespace ctq::engine

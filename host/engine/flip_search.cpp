@@ -187,7 +187,7 @@ private:
     // The min(batch, #improving) most improving flips (score < 0) among those whose full-error
     // change fits in what is left of the budget, best first: scores and flat indices. Beyond
     // kExactSelect elements a full top-k costs more than the rest of a round, so a threshold is
-    // read off a strided sample (set to pass ~1.25 batches) and only the elements under it are
+    // read off a strided sample (its k-th smallest score, set to pass ~1.25 batches) and only the elements under it are
     // ranked. Deterministic: the sample, an ascending pool and a stable sort.
     std::pair<torch::Tensor, torch::Tensor> most_improving(float budget_left) const {
         const auto t = terms();
@@ -205,8 +205,7 @@ private:
             const auto sample = flip_scores(t, stride, budget_left);
             const int64_t rank = std::min<int64_t>(sample.numel(), (want * 5 / 4) / stride + 16);
             // Below zero, so that score <= cut also says "improving".
-            const auto cut = std::min(fetch({std::get<0>(torch::topk(sample, rank, 0, /*largest=*/false))
-                                                 .narrow(0, rank - 1, 1)})[0],
+            const auto cut = std::min(fetch({kth_smallest(sample, rank)})[0],
                                       -static_cast<double>(std::numeric_limits<float>::min()));
             pool = flip_select(t, static_cast<float>(cut), budget_left, want * 3 / 2 + 1024);
             scores = flip_scores_at(t, pool);
