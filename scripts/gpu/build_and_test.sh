@@ -8,6 +8,7 @@
 #   CTQ_GPU_TESTS      regex of gpu_test_* binaries to run (default: all built)
 #   CTQ_CTEST_REGEX    ctest -R filter (default: all); CTQ_SKIP_CTEST=1 skips ctest
 #   OUT                when set, full logs are written there too
+#   CTQ_CMAKE_ARGS     extra configure arguments (e.g. -DCTQ_KINETO_PROFILE=ON)
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -19,7 +20,7 @@ mkdir -p "$log_dir"
 torch_prefix=$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')
 vendor=$root/.vendor/boost_program_options
 args=(-S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCTQ_CUDA=ON
-      -DCMAKE_CUDA_ARCHITECTURES=90 -DCMAKE_PREFIX_PATH="$torch_prefix")
+      -DCMAKE_CUDA_ARCHITECTURES=90 -DCMAKE_PREFIX_PATH="$torch_prefix" ${CTQ_CMAKE_ARGS:-})
 if [ -f "$vendor/src/cmdline.cpp" ]; then
     args+=(-DCTQ_VENDOR_PROGRAM_OPTIONS="$vendor")
 else
