@@ -93,11 +93,13 @@ torch::Tensor flip_select(const FlipTerms& t, float cut, float budget_left, int6
 
 torch::Tensor kth_smallest(const torch::Tensor& x, int64_t k) {
     const auto v = x.contiguous();
-    TORCH_CHECK(v.scalar_type() == torch::kFloat32 && k >= 1 && k <= v.numel(), "kth_smallest: F32 input, 1 <= k <= n");
+    TORCH_CHECK(v.scalar_type() == torch::kFloat32 && k >= 1 && k <= v.numel(),
+                "kth_smallest: F32 input, 1 <= k <= n");
     if (on_cuda(v)) {
         auto out = torch::empty({1}, v.options());
 #ifdef CTQ_HAVE_CUDA
-        auto scratch = torch::empty({static_cast<int64_t>(kern::kth_smallest_scratch_bytes())}, v.options().dtype(torch::kUInt8));
+        const auto scratch_bytes = static_cast<int64_t>(kern::kth_smallest_scratch_bytes());
+        auto scratch = torch::empty({scratch_bytes}, v.options().dtype(torch::kUInt8));
         kern::kth_smallest_cuda(v.data_ptr<float>(), v.numel(), k, out.data_ptr<float>(), scratch.data_ptr(),
                                 torch_stream(out.device()));
 #endif

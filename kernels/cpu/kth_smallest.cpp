@@ -2,6 +2,7 @@
 #include <ctq/kernels/kth_smallest.hpp>
 
 #include <algorithm>
+#include <cstring>
 #include <stdexcept>
 #include <vector>
 

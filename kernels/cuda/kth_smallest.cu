@@ -1,7 +1,7 @@
 // Radix select on the device (ctq/kernels/kth_smallest.hpp): four passes over the keys, 8 bits
 // each from the top. A pass counts, among the keys that share the prefix fixed so far, how many
-// fall in each of the 256 values of the next byte; one thread then walks the counts to the byte
-// that holds the k-th key and narrows k. Exact, deterministic (counts only), no host round trip.
+// fall in each of the 256 values of the next byte; a prefix sum over the counts then finds the
+// byte that holds the k-th key and narrows k. Exact, deterministic (counts only), no host round trip.
 #include <ctq/kernels/kth_smallest.hpp>
 
 #include "int8_cuda_check.cuh"
