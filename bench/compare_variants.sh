@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Compares variants of ctq's learned rounding in ONE call on the GPU machine (machines differ by
 # ~10 %, so only figures from one call compare). A variant is a set of environment assignments,
-# commas between them; X=1 is the plain run. Each variant runs REPS times (timed by bench/tsrun.py
-# end to end), is checked by `ctq verify --full_matrix` against round-to-nearest (VERIFY=0 skips
+# commas between them; X=1 is the plain run. Each variant runs REPS times, the variants taking
+# turns (timed by bench/tsrun.py end to end), is checked by `ctq verify --full_matrix` against round-to-nearest (VERIFY=0 skips
 # it) and its output compared byte for byte with the first variant's.
 #   run(command="VARIANTS='X=1 CTQ_LEARNED_INFLIGHT=8' MODES='fp8 int8' bash bench/compare_variants.sh",
 #       carry=[".vendor"])
@@ -27,16 +27,20 @@ for mode in ${MODES:-fp8}; do
     [ "$mode" = int8 ] && flags="--int8 --scaling_mode row"
     [ "${VERIFY:-1}" = 1 ] && $C -i $M -o /tmp/n.safetensors --simple $flags --no_progress > /dev/null 2>&1 &&
         verify --orig $M --quant /tmp/n.safetensors > /tmp/v_rtn.txt 2>&1
-    for var in "${variants[@]}"; do
-        out=/tmp/ctq-bench/out_${mode}_${var//[=,]/_}.safetensors
-        for rep in $(seq "${REPS:-1}"); do
+    # Repetitions interleave the variants, so that a drift of the shared machine hits all alike.
+    for rep in $(seq "${REPS:-1}"); do
+        for var in "${variants[@]}"; do
+            out=/tmp/ctq-bench/out_${mode}_${var//[=,]/_}.safetensors
             env ${var//,/ } python3 bench/tsrun.py $C -i $M -o "$out" $flags --device cuda --manual_seed 1 > /tmp/run.log 2>&1
             echo "$mode $var #$rep: $(grep -E 'Conversion complete' /tmp/run.log | cut -c1-8) s to the output, $(tail -1 /tmp/run.log)"
         done
-        first=/tmp/ctq-bench/out_${mode}_${variants[0]//[=,]/_}.safetensors
-        cmp -s "$first" "$out" || echo "    output differs from ${variants[0]}'s"
+    done
+    first=/tmp/ctq-bench/out_${mode}_${variants[0]//[=,]/_}.safetensors
+    for var in "${variants[@]}"; do
+        out=/tmp/ctq-bench/out_${mode}_${var//[=,]/_}.safetensors
+        cmp -s "$first" "$out" || echo "$mode $var: output differs from ${variants[0]}'s"
         [ "${VERIFY:-1}" = 1 ] && verify --orig $M --quant "$out" > /tmp/v_l.txt 2>&1 &&
-            python3 bench/compare_verify.py /tmp/v_rtn.txt "$var=/tmp/v_l.txt" | sed 's/^/    /'
+            python3 bench/compare_verify.py /tmp/v_rtn.txt "$var=/tmp/v_l.txt" | sed "s/^/    $mode /"
     done
 done
 if [ "${PROFILE:-0}" = 1 ]; then

@@ -7,8 +7,13 @@
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
 #include <cstdlib>
 #include <fstream>
+#include <mutex>
+#include <vector>
 
 using namespace ctq::test;
 
@@ -48,6 +53,70 @@ TEST_CASE("learned layers in flight at once: same bytes, same order as one at a 
         REQUIRE(one.report["layers"].size() > 2);  // several learned layers really were in flight
         for (const auto& l : three.report["layers"]) CHECK(l["method"] == "search");
     }
+}
+
+namespace {
+// Layer 0 runs until layer `awaited` has started (or `patience` passes); the others return at once.
+// Tensors are told apart by their address in `planned`.
+class SlowHeadSteps : public ctq::LayerSteps {
+public:
+    SlowHeadSteps(const std::vector<ctq::PlannedTensor>& planned, size_t awaited, std::chrono::milliseconds patience)
+        : planned_(planned), awaited_(awaited), patience_(patience) {}
+    bool prepares_concurrently(const ctq::PlannedTensor&) const override { return true; }
+    ctq::PreparedLayer prepare(const ctq::PlannedTensor& t) override {
+        const size_t i = index(t);
+        std::unique_lock<std::mutex> lock(mu_);
+        started_.push_back(i);
+        cv_.notify_all();
+        if (i == 0) head_saw_awaited_ = cv_.wait_for(lock, patience_, [&] { return started(awaited_); });
+        return {};
+    }
+    ctq::LayerOutcome finish(const ctq::PlannedTensor& t, ctq::PreparedLayer) override {
+        finished_.push_back(index(t));
+        return {};
+    }
+    ctq::LayerOutcome process(const ctq::PlannedTensor& t) override { return finish(t, prepare(t)); }
+
+    std::vector<size_t> finished_;
+    bool head_saw_awaited_ = false;
+
+private:
+    const std::vector<ctq::PlannedTensor>& planned_;
+    size_t awaited_;
+    std::chrono::milliseconds patience_;
+    std::mutex mu_;
+    std::condition_variable cv_;
+    std::vector<size_t> started_;
+    size_t index(const ctq::PlannedTensor& t) const { return static_cast<size_t>(&t - planned_.data()); }
+    bool started(size_t i) const { return std::find(started_.begin(), started_.end(), i) != started_.end(); }
+};
+}  // namespace
+
+TEST_CASE("a long layer at the head does not hold up the layers behind it, and finishing stays in plan order") {
+    std::vector<ctq::PlannedTensor> planned(8);
+    // Depth 2: layers 1, 2 and 3 each finish at once while layer 0 still runs, so layer 3 starts
+    // only if done layers give their place up (the head alone counts as running).
+    SlowHeadSteps steps(planned, 3, std::chrono::seconds(20));  // only a broken scheduler waits
+    {
+        ctq::PrepareAhead ahead(steps, 2, [](const ctq::PlannedTensor&, ctq::LayerOutcome) {});
+        for (const auto& t : planned) ahead.submit(t);
+        ahead.finish_all();
+    }
+    CHECK(steps.head_saw_awaited_);
+    CHECK(steps.finished_ == std::vector<size_t>{0, 1, 2, 3, 4, 5, 6, 7});
+}
+
+TEST_CASE("done layers queued behind a running head are bounded (twice the depth)") {
+    std::vector<ctq::PlannedTensor> planned(8);
+    // Depth 2 allows 4 entries in flight: layer 4 cannot start before layer 0 has finished.
+    SlowHeadSteps steps(planned, 4, std::chrono::milliseconds(500));
+    {
+        ctq::PrepareAhead ahead(steps, 2, [](const ctq::PlannedTensor&, ctq::LayerOutcome) {});
+        for (const auto& t : planned) ahead.submit(t);
+        ahead.finish_all();
+    }
+    CHECK_FALSE(steps.head_saw_awaited_);  // (after its wait ran out)
+    CHECK(steps.finished_ == std::vector<size_t>{0, 1, 2, 3, 4, 5, 6, 7});
 }
 
 TEST_CASE("CTQ_LEARNED_INFLIGHT out of range is one clear error and no output") {

@@ -33,19 +33,29 @@ struct PreparedLayer {
     LayerOutcome outcome;
 };
 
-class LayerWorker {
+// The steps PrepareAhead drives (LayerWorker's; a test drives its own).
+class LayerSteps {
+public:
+    virtual ~LayerSteps() = default;
+    virtual bool prepares_concurrently(const PlannedTensor& t) const = 0;
+    virtual PreparedLayer prepare(const PlannedTensor& t) = 0;
+    virtual LayerOutcome finish(const PlannedTensor& t, PreparedLayer p) = 0;
+    virtual LayerOutcome process(const PlannedTensor& t) = 0;
+};
+
+class LayerWorker : public LayerSteps {
 public:
     LayerWorker(const ConvertOptions& options, const Registry& registry, const SafetensorsReader& reader,
                 AsyncWriter& writer);
     ~LayerWorker();
     // Any tensor, on this thread: prepare() and finish() for a quantized one.
-    LayerOutcome process(const PlannedTensor& t);
+    LayerOutcome process(const PlannedTensor& t) override;
     // True for the tensors prepare() may run for on another thread while this one goes on (learned
     // rounding without bias correction: minutes of engine work that share no state here); their
     // finish() must still come in plan order, on this thread.
-    bool prepares_concurrently(const PlannedTensor& t) const;
-    PreparedLayer prepare(const PlannedTensor& t);
-    LayerOutcome finish(const PlannedTensor& t, PreparedLayer p);
+    bool prepares_concurrently(const PlannedTensor& t) const override;
+    PreparedLayer prepare(const PlannedTensor& t) override;
+    LayerOutcome finish(const PlannedTensor& t, PreparedLayer p) override;
     // The tensors process() will get, in order, so the GPU path can read ahead.
     void plan_ahead(const std::vector<PlannedTensor>& planned);
     std::string device_summary() const;  // a line for the time summary, empty on the CPU

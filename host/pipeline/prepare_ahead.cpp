@@ -4,10 +4,11 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <mutex>
 
 namespace ctq {
 
-PrepareAhead::PrepareAhead(LayerWorker& worker, size_t depth, Done done)
+PrepareAhead::PrepareAhead(LayerSteps& worker, size_t depth, Done done)
     : worker_(worker), depth_(depth < 1 ? 1 : depth), done_(std::move(done)) {}
 
 PrepareAhead::~PrepareAhead() {
@@ -15,17 +16,58 @@ PrepareAhead::~PrepareAhead() {
         if (f.prepared.valid()) f.prepared.wait();
 }
 
+namespace {
+
+// Done layers waiting behind the head hold their quantized output in memory (one byte or two
+// per element): at most this many times the depth.
+constexpr size_t kQueuedPerDepth = 2;
+
+}  // namespace
+
 void PrepareAhead::submit(const PlannedTensor& t) {
-    InFlight f{&t, {}};
+    InFlight f{&t, {}, std::make_shared<std::atomic<bool>>(false)};
     if (depth_ > 1 && worker_.prepares_concurrently(t))
-        f.prepared = std::async(std::launch::async, [this, &t] { return worker_.prepare(t); });
+        f.prepared = std::async(std::launch::async, [this, &t, done = f.done] {
+            struct Count {  // also when prepare() throws
+                PrepareAhead* self;
+                std::atomic<bool>& done;
+                ~Count() {
+                    std::lock_guard<std::mutex> lock(self->mu_);
+                    done = true;
+                    ++self->prepared_count_;
+                    self->prepared_cv_.notify_all();
+                }
+            } count{this, *done};
+            return worker_.prepare(t);
+        });
     in_flight_.push_back(std::move(f));
-    while (!in_flight_.empty() && (!in_flight_.front().prepared.valid() || running() >= depth_)) finish_oldest();
+    for (;;) {
+        unsigned long long seen;
+        {
+            std::lock_guard<std::mutex> lock(mu_);
+            seen = prepared_count_;
+        }
+        finish_ready_heads();
+        if (running() < depth_ && in_flight_.size() < kQueuedPerDepth * depth_) return;
+        if (in_flight_.size() >= kQueuedPerDepth * depth_) {
+            finish_oldest();  // the head is still running and holds up too many done behind it
+            continue;
+        }
+        std::unique_lock<std::mutex> lock(mu_);
+        prepared_cv_.wait(lock, [&] { return prepared_count_ != seen; });
+    }
+}
+
+// Finishes, in plan order, the leading layers that need no more waiting (a done layer, or one
+// processed on this thread).
+void PrepareAhead::finish_ready_heads() {
+    while (!in_flight_.empty() && (!in_flight_.front().prepared.valid() || *in_flight_.front().done))
+        finish_oldest();
 }
 
 size_t PrepareAhead::running() const {
     size_t n = 0;
-    for (const auto& f : in_flight_) n += f.prepared.valid();
+    for (const auto& f : in_flight_) n += f.prepared.valid() && !*f.done;
     return n;
 }
 

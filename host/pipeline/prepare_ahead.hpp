@@ -7,10 +7,14 @@
 
 #include "pipeline/layer_worker.hpp"
 
+#include <atomic>
+#include <condition_variable>
 #include <cstddef>
 #include <deque>
 #include <functional>
 #include <future>
+#include <memory>
+#include <mutex>
 #include <string>
 
 namespace ctq {
@@ -20,12 +24,14 @@ public:
     using Done = std::function<void(const PlannedTensor&, LayerOutcome)>;
 
     // depth: layers in flight at most (1: none ahead, every layer is prepared when submitted).
-    PrepareAhead(LayerWorker& worker, size_t depth, Done done);
+    PrepareAhead(LayerSteps& worker, size_t depth, Done done);
     ~PrepareAhead();  // waits for the layers still running (an error unwinds through here)
 
     // Takes the next tensor in plan order. One the worker prepares concurrently starts on a thread
     // of its own; any other is processed on this thread once everything before it is finished.
-    // Returns with fewer than depth layers in flight.
+    // Returns with fewer than depth layers running. A layer that is done waits for those before
+    // it without holding a place: a long layer at the head must not leave the device to one
+    // stream while the ones behind it are finished.
     void submit(const PlannedTensor& t);
     // Finishes everything still pending, in plan order.
     void finish_all();
@@ -34,14 +40,19 @@ private:
     struct InFlight {
         const PlannedTensor* tensor;
         std::future<PreparedLayer> prepared;  // not valid: processed here when its turn comes
+        std::shared_ptr<std::atomic<bool>> done;  // prepare() has returned or thrown
     };
-    LayerWorker& worker_;
+    LayerSteps& worker_;
     size_t depth_;
     Done done_;
     std::deque<InFlight> in_flight_;
+    std::mutex mu_;
+    std::condition_variable prepared_cv_;
+    unsigned long long prepared_count_ = 0;  // layers whose prepare() has returned or thrown
 
     size_t running() const;
     void finish_oldest();
+    void finish_ready_heads();
 };
 
 // Layers in flight for a run. On CUDA as many as fit in 70 % of the device's free memory at
