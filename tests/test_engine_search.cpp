@@ -1,6 +1,7 @@
 // The default learned-rounding method (discrete flip search): beats RTN by the target on
 // structured layers, never loses on either error, is deterministic, and falls back to RTN.
 #include "engine/learned_rounding.hpp"
+#include "engine/problem.hpp"
 #include "engine/quality.hpp"
 
 #include "engine_fixtures.hpp"
@@ -175,4 +176,15 @@ TEST_CASE("degenerate layers: all-zero weight and a single row keep RTN without 
             CHECK(q.buffers == rtn.buffers);
         }
     }
+}
+
+TEST_CASE("FP64 sums of squares: chunked on the CPU, the same sum as one FP64 reduction") {
+    // 3.5 chunks of 2^20 elements, with magnitudes over 12 orders so that float accumulation
+    // would show: the chunked sum must agree with the whole-tensor FP64 sum to FP64 rounding.
+    const auto t = torch::randn({7, (int64_t(1) << 19)}) * torch::pow(10.0, torch::randint(-6, 6, {7, 1}));
+    const double whole = t.to(torch::kFloat64).pow(2).sum().item<double>();
+    CHECK(engine::sum_squares(t) == doctest::Approx(whole).epsilon(1e-12));
+    CHECK(engine::squares64(t).dtype() == torch::kFloat64);
+    const auto small = torch::randn({100, 30});  // one chunk: the whole-tensor expression itself
+    CHECK(engine::sum_squares(small) == small.to(torch::kFloat64).pow(2).sum().item<double>());
 }

@@ -50,15 +50,22 @@ namespace ctq::engine {
 Neighbours rtn_neighbours(const RoundingProblem& p) {
     const auto rtn = p.rtn.reshape({-1});
     const auto lo = p.lo.reshape({-1}), hi = p.hi.reshape({-1});
-    const auto to_lo = (rtn - lo).abs(), to_hi = (hi - rtn).abs();
-    const auto on_lo = to_lo <= to_hi;
-    const auto gap = hi - lo;
-    // RTN must sit on a neighbour (up to float noise in the layout's arithmetic) to be movable.
-    const auto movable = (gap > 0) & (torch::minimum(to_lo, to_hi) <= gap * 1e-3f);
+    // Scoped and in place where it changes no value: each temporary is layer-sized, and this is
+    // where a CPU layer's memory peaked (8 of them at once).
+    torch::Tensor on_lo, movable;
+    {
+        const auto to_lo = (rtn - lo).abs_(), to_hi = (hi - rtn).abs_();
+        on_lo = to_lo <= to_hi;
+        auto gap = hi - lo;
+        const auto positive = gap > 0;
+        // RTN must sit on a neighbour (up to float noise in the layout's arithmetic) to be movable.
+        movable = positive & (torch::minimum(to_lo, to_hi) <= gap.mul_(1e-3f));
+    }
     Neighbours n;
     n.base = torch::where(movable, torch::where(on_lo, lo, hi), rtn);
     n.alt = torch::where(on_lo, hi, lo);
-    n.delta = torch::where(movable, n.alt - n.base, torch::zeros_like(rtn));
+    n.delta = n.alt - n.base;
+    n.delta.masked_fill_(movable.logical_not(), 0);
     return n;
 }
 
@@ -99,9 +106,6 @@ FlipState initial_state(const RoundingProblem& p) {
     s.delta = std::move(n.delta);
     return s;
 }
-
-torch::Tensor squares64(const torch::Tensor& t) { return t.to(torch::kFloat64).pow(2).sum(); }
-double sum_squares(const torch::Tensor& t) { return squares64(t).item<double>(); }
 
 // score = d||P||^2 / ||P_rtn||^2 + weight * d||E||^2 / ||E_rtn||^2, and the objective it moves.
 struct Objective {

@@ -19,6 +19,7 @@ namespace ctq {
 namespace {
 
 using engine::RoundingProblem;
+using engine::sum_squares;
 
 // Per-family facts of the relaxation's `original` step (REFERENCE 5.4).
 struct FamilyTraits {
@@ -49,11 +50,13 @@ bool one_of(const std::string& v, const char* const (&list)[N]) {
 
 torch::Device parse_device(const std::string& name) { return engine::checked_device(name, "learned rounding"); }
 
+// On the CPU the caller's buffer itself (it outlives the layer's learning, and nothing writes
+// to the weight): one layer-sized copy fewer.
 torch::Tensor to_device(const float* v, int64_t rows, int64_t cols, torch::Device d) {
-    return torch::from_blob(const_cast<float*>(v), {rows, cols}, torch::kFloat32).to(d, false, true);
+    const auto host = torch::from_blob(const_cast<float*>(v), {rows, cols}, torch::kFloat32);
+    return d.is_cpu() ? host : host.to(d, false, true);
 }
 
-double sum_squares(const torch::Tensor& t) { return t.to(torch::kFloat64).pow(2).sum().item<double>(); }
 
 // Onto the grid: the nearer of the two neighbours of x (bracket), ties to lo.
 torch::Tensor nearest_on_grid(engine::DeviceGrid& grid, const torch::Tensor& x) {

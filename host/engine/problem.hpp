@@ -27,6 +27,13 @@ struct RoundingProblem {
     double rtn_full2 = 0;      // ||E_rtn||^2
 };
 
+// Sum of squares of t in FP64, as a 0-dim tensor on t's device (fetch() reads several at once),
+// or as a double. On CUDA one cast-square-sum over the whole tensor. On the CPU chunk by chunk:
+// the whole-tensor form builds two FP64 copies of a layer-sized error (four times its F32
+// bytes), the largest transient of a learned layer there.
+torch::Tensor squares64(const torch::Tensor& t);
+double sum_squares(const torch::Tensor& t);
+
 // Where each element may move, flat [M*N]: base is RTN snapped onto the neighbour it sits on,
 // alt the other neighbour, delta = alt - base, 0 where the element cannot move (lo == hi, or
 // RTN on neither neighbour). Shared by the search and the bound, so both see the same moves.
