@@ -168,21 +168,31 @@ TEST_CASE("on a real layer the bound lies below the search's result, near it, an
 TEST_CASE("--subspace_bound: every learned layer reports a certified floor at or below what it reached") {
     test::TempDir dir;
     const std::string out = dir / "b.safetensors", report = dir / "b.json";
+    // Three learned layers (the others round to nearest through the custom tier): the bound costs
+    // ~0.5-2 s a layer here and ten times that under the sanitizers, where all of tiny_flux's
+    // layers took ~10 minutes.
     const test::RunResult r = test::run_ctq("-i " + test::golden("tiny_flux.safetensors") + " -o " + out +
-                                            " --manual_seed 2 --subspace_bound --report " + report);
+                                            " --manual_seed 2 --subspace_bound --report " + report +
+                                            " --custom_layers '^(?!double_blocks\\.0\\.img_(attn|mlp\\.2))'"
+                                            " --custom_type fp8 --custom_simple");
     INFO(r.output);
     REQUIRE(r.status == 0);
     CHECK(r.output.find("no rounding within the cap below") != std::string::npos);
     const auto doc = nlohmann::json::parse(std::ifstream(report));
-    REQUIRE(doc["layers"].size() > 2);
-    int informative = 0;  // layers whose floor is neither 0 (e.g. the all-zero weight) nor RTN itself
+    int learned = 0, informative = 0;  // informative: a floor neither 0 nor RTN itself
     for (const auto& l : doc["layers"]) {
         CAPTURE(l["name"].get<std::string>());
+        if (l["method"] != "search") {
+            CHECK_FALSE(l.contains("subspace_bound_vs_nearest"));
+            continue;
+        }
+        ++learned;
         REQUIRE(l.contains("subspace_bound_vs_nearest"));
         const double bound = l["subspace_bound_vs_nearest"], reached = l["subspace_vs_nearest"];
         CHECK(bound >= 0);
         CHECK(bound <= reached + 1e-9);
         informative += bound > 0.3 && bound < 0.99;
     }
-    CHECK(informative > 2);
+    CHECK(learned == 3);
+    CHECK(informative == 3);
 }
