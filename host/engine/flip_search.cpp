@@ -96,8 +96,7 @@ struct FlipState {
     torch::Tensor delta;    // change if this element flips now (0 when it cannot move)
 };
 
-FlipState initial_state(const RoundingProblem& p) {
-    auto n = rtn_neighbours(p);
+FlipState initial_state(const RoundingProblem& p, Neighbours n) {
     FlipState s;
     s.base = std::move(n.base);
     s.alt = std::move(n.alt);
@@ -115,8 +114,8 @@ struct Objective {
 
 class Search {
 public:
-    Search(const RoundingProblem& p, const SearchOptions& o, MethodStats& ms)
-        : p_(p), n_(p.w.size(1)), s_(initial_state(p)), ms_(ms), clock_(p.w.device()),
+    Search(const RoundingProblem& p, Neighbours moves, const SearchOptions& o, MethodStats& ms)
+        : p_(p), n_(p.w.size(1)), s_(initial_state(p, std::move(moves))), ms_(ms), clock_(p.w.device()),
           objective_{1.0 / p.rtn_subspace2, 1.0 / p.rtn_full2, o.full_error_weight * kAnnealStart},
           floor_weight_(o.full_error_weight),
           budget_(o.max_full_ratio * o.max_full_ratio * p.rtn_full2 * (1 - 1e-7)),
@@ -347,13 +346,13 @@ private:
 
 }  // namespace
 
-torch::Tensor flip_search(const RoundingProblem& p, const SearchOptions& o, const Progress& progress,
+torch::Tensor flip_search(const RoundingProblem& p, Neighbours moves, const SearchOptions& o, const Progress& progress,
                           MethodStats* stats) {
     torch::NoGradGuard no_grad;
     MethodStats& ms = *stats;
     ms.rounds = 0;
     if (!(p.rtn_subspace2 > 0) || !(p.rtn_full2 > 0)) return p.rtn;
-    Search search(p, o, ms);
+    Search search(p, std::move(moves), o, ms);
     for (int64_t round = 0; round < o.max_rounds; ++round) {
         ms.rounds = round + 1;
         if (progress) progress(round, search.subspace_ratio());

@@ -54,8 +54,10 @@ struct SearchOptions {
     double max_full_ratio = 1.005;
 };
 
-// The discrete flip search (flip_search.cpp). Returns grid values [M, N] on the device.
-torch::Tensor flip_search(const RoundingProblem& p, const SearchOptions& o,
+// The discrete flip search (flip_search.cpp) from moves = rtn_neighbours(p), which its state
+// takes over (so the caller may drop p.lo and p.hi: two layer-sized tensors fewer while it
+// runs). Returns grid values [M, N] on the device.
+torch::Tensor flip_search(const RoundingProblem& p, Neighbours moves, const SearchOptions& o,
                           const Progress& progress, MethodStats* stats);
 
 // The reference's relaxation loop (relaxation.cpp): optimizer == nullptr is `original`, the
