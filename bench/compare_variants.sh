@@ -2,8 +2,9 @@
 # Compares variants of ctq's learned rounding in ONE call on the GPU machine (machines differ by
 # ~10 %, so only figures from one call compare). A variant is a set of environment assignments,
 # commas between them; X=1 is the plain run. Each variant runs REPS times, the variants taking
-# turns (timed by bench/tsrun.py end to end), is checked by `ctq verify --full_matrix` against round-to-nearest (VERIFY=0 skips
-# it) and its output compared byte for byte with the first variant's.
+# turns (timed by bench/tsrun.py end to end), is checked by `ctq verify --full_matrix` against
+# round-to-nearest (VERIFY=0 skips it) and its output compared byte for byte with the first
+# variant's.
 #   run(command="VARIANTS='X=1 CTQ_LEARNED_INFLIGHT=8' MODES='fp8 int8' bash bench/compare_variants.sh",
 #       carry=[".vendor"])
 # PROFILE=1 adds one run of the first variant under kineto (a second build with

@@ -28,33 +28,27 @@ void PrepareAhead::submit(const PlannedTensor& t) {
     InFlight f{&t, {}, std::make_shared<std::atomic<bool>>(false)};
     if (depth_ > 1 && worker_.prepares_concurrently(t))
         f.prepared = std::async(std::launch::async, [this, &t, done = f.done] {
-            struct Count {  // also when prepare() throws
+            struct MarkDone {  // also when prepare() throws
                 PrepareAhead* self;
                 std::atomic<bool>& done;
-                ~Count() {
+                ~MarkDone() {
                     std::lock_guard<std::mutex> lock(self->mu_);
                     done = true;
-                    ++self->prepared_count_;
                     self->prepared_cv_.notify_all();
                 }
-            } count{this, *done};
+            } mark{this, *done};
             return worker_.prepare(t);
         });
     in_flight_.push_back(std::move(f));
     for (;;) {
-        unsigned long long seen;
-        {
-            std::lock_guard<std::mutex> lock(mu_);
-            seen = prepared_count_;
-        }
         finish_ready_heads();
-        if (running() < depth_ && in_flight_.size() < kQueuedPerDepth * depth_) return;
         if (in_flight_.size() >= kQueuedPerDepth * depth_) {
             finish_oldest();  // the head is still running and holds up too many done behind it
             continue;
         }
-        std::unique_lock<std::mutex> lock(mu_);
-        prepared_cv_.wait(lock, [&] { return prepared_count_ != seen; });
+        if (running() < depth_) return;
+        std::unique_lock<std::mutex> lock(mu_);  // done flags are set under it: no wake-up is lost
+        prepared_cv_.wait(lock, [&] { return running() < depth_; });
     }
 }
 

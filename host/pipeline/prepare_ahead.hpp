@@ -47,8 +47,7 @@ private:
     Done done_;
     std::deque<InFlight> in_flight_;
     std::mutex mu_;
-    std::condition_variable prepared_cv_;
-    unsigned long long prepared_count_ = 0;  // layers whose prepare() has returned or thrown
+    std::condition_variable prepared_cv_;  // a prepare() has returned or thrown
 
     size_t running() const;
     void finish_oldest();
