@@ -59,7 +59,6 @@ torch::Tensor to_device(const float* v, int64_t rows, int64_t cols, torch::Devic
     return d.is_cpu() ? host : host.to(d, false, true);
 }
 
-
 // Onto the grid: the nearer of the two neighbours of x (bracket), ties to lo.
 torch::Tensor nearest_on_grid(engine::DeviceGrid& grid, const torch::Tensor& x) {
     const auto [lo, hi] = grid.bracket(x);

@@ -74,7 +74,7 @@ struct Projection {
 
 Projection project(const Subspace& s, const torch::Tensor& e) {
     auto p = torch::matmul(torch::matmul(s.u.t(), e), s.v);
-    return {p, std::sqrt(p.to(torch::kFloat64).pow(2).sum().item<double>())};
+    return {p, std::sqrt(sum_squares(p))};
 }
 
 }  // namespace

@@ -121,8 +121,7 @@ double subspace_lower_bound(const RoundingProblem& p, double max_full_ratio, int
     r.c = r.d * (2 * e0 + r.d);
     r.p0 = torch::matmul(torch::matmul(p.sub.u.t(), e0.view({-1, r.n})), p.sub.v);
     r.inv_l0 = 1.0 / p.rtn_subspace2;
-    const auto start = fetch({(r.d * r.d).max(), r.p0.to(torch::kFloat64).pow(2).sum(),
-                              e0.to(torch::kFloat64).pow(2).sum()});
+    const auto start = fetch({(r.d * r.d).max(), squares64(r.p0), squares64(e0)});
     const double d2_max = start[0], f_rtn_base = start[1] * r.inv_l0;
     // Clamped at 0: a superset of the feasible roundings keeps the bound valid.
     r.budget = std::max(0.0, max_full_ratio * max_full_ratio * p.rtn_full2 - start[2]);
@@ -140,7 +139,7 @@ double subspace_lower_bound(const RoundingProblem& p, double max_full_ratio, int
         const auto y = z - r.d * r.expand(pz) / d2_max;
         auto xn = project(r, y, lambda, tol);
         auto pn = r.p0 + r.project_moves(xn);
-        const double f_n = fetch({pn.to(torch::kFloat64).pow(2).sum()})[0] * r.inv_l0;
+        const double f_n = sum_squares(pn) * r.inv_l0;
         const bool last = it == iterations;
         if (it % kCheckEvery == 0 || last) {
             const auto g = (2 * r.inv_l0) * r.d * r.expand(pn);

@@ -1,5 +1,7 @@
 #include "engine/subspace.hpp"
 
+#include "engine/problem.hpp"  // sum_squares
+
 #include <ATen/CPUGeneratorImpl.h>
 
 #include <algorithm>
@@ -98,7 +100,7 @@ Subspace principal_subspace(const torch::Tensor& w, const SubspaceOptions& opt) 
 double projected_energy(const Subspace& s, const torch::Tensor& e) {
     torch::NoGradGuard no_grad;
     const auto p = torch::matmul(torch::matmul(s.u.t(), e), s.v);
-    return p.to(torch::kFloat64).pow(2).sum().item<double>();
+    return sum_squares(p);
 }
 
 }  // namespace ctq::engine
