@@ -41,7 +41,7 @@ for mode in ${MODES:-fp8}; do
         out=/tmp/ctq-bench/out_${mode}_${var//[=,]/_}.safetensors
         cmp -s "$first" "$out" || echo "$mode $var: output differs from ${variants[0]}'s"
         [ "${VERIFY:-1}" = 1 ] && verify --orig $M --quant "$out" > /tmp/v_l.txt 2>&1 &&
-            python3 bench/compare_verify.py /tmp/v_rtn.txt "$var=/tmp/v_l.txt" | sed "s/^/    $mode /"
+            python3 bench/compare_verify.py /tmp/v_rtn.txt "${var//=/:}=/tmp/v_l.txt" | sed "s/^/    $mode /"
     done
 done
 if [ "${PROFILE:-0}" = 1 ]; then
