@@ -71,16 +71,14 @@ int cmd_convert(const std::vector<std::string>& args, Registry& registry) {
         return parsed.status;
     }
     // The CUDA context is created in the background while the input is opened and planned.
-    int cuda_device = -1;
     if (parsed.options->dry_run.empty() && parsed.options->device.rfind("cuda", 0) == 0) {
         try {
-            cuda_device = parse_device(parsed.options->device);
-            start_cuda(cuda_device);
+            start_cuda(parse_device(parsed.options->device));
         } catch (const CtqError&) {  // a malformed --device is reported by the conversion itself
         }
     }
     // So is LibTorch loaded, unless every layer rounds to nearest.
-    if (parsed.options->dry_run.empty() && !parsed.options->plan.primary.simple) start_engine_load(cuda_device);
+    if (parsed.options->dry_run.empty() && !parsed.options->plan.primary.simple) start_engine_load();
     struct FinishCudaStart {
         ~FinishCudaStart() {
             finish_engine_load();

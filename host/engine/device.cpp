@@ -1,7 +1,6 @@
 #include "engine/device.hpp"
 
 #include "core/error.hpp"
-#include "engine/torch_stream.hpp"
 
 #include <mutex>
 #include <optional>
@@ -36,26 +35,6 @@ torch::Device checked_device(const std::string& name, const std::string& who) {
                        " CUDA device(s))");
     if (d->is_cuda()) load_cuda_linalg(*d);
     return *d;
-}
-
-void warm_up_cuda(int index) noexcept {
-    try {
-        const torch::Device d = checked_device("cuda:" + std::to_string(index), "warm-up");
-        torch::NoGradGuard no_grad;
-        const auto f64 = torch::TensorOptions().dtype(torch::kFloat64).device(d);
-        constexpr int64_t n = 1024;  // large enough for the code paths the layers take
-        const auto a = torch::randn({n, n}, f64);
-        const auto gram = torch::matmul(a, a.t()) + n * torch::eye(n, f64);
-        (void)torch::linalg_eigh(gram);
-        const auto [r, info] = torch::linalg_cholesky_ex(gram, /*upper=*/true);
-        (void)torch::linalg_solve_triangular(r, a, /*upper=*/true, /*left=*/false);
-        for (const auto t : {torch::kFloat32, torch::kBFloat16}) {
-            const auto b = a.to(t);
-            (void)torch::matmul(b, b.t());
-        }
-        sync_stream(d);
-    } catch (...) {  // only a head start: the layers report any real problem themselves
-    }
 }
 
 }  // namespace ctq::engine

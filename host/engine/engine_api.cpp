@@ -1,7 +1,6 @@
 #include "engine/engine_api.hpp"
 
 #include "engine/bias_correction.hpp"
-#include "engine/device.hpp"
 #include "engine/quality.hpp"
 
 namespace ctq {
@@ -22,8 +21,7 @@ std::unique_ptr<BiasCalibration> make_synthetic(uint64_t seed, int64_t samples) 
     return std::make_unique<SyntheticBiasCalibration>(seed, samples);
 }
 
-const EngineApi kApi = {&learn_rounding, &validate, &relative_subspace_error, &learned_rank, &make_synthetic,
-                        &engine::warm_up_cuda};
+const EngineApi kApi = {&learn_rounding, &validate, &relative_subspace_error, &learned_rank, &make_synthetic};
 
 }  // namespace
 }  // namespace ctq

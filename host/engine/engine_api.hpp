@@ -28,7 +28,6 @@ struct EngineApi {
                                       uint64_t seed, bool exact, const std::string& device);
     int64_t (*learned_rank)(int64_t rows, int64_t cols, double top_p, int64_t min_k, int64_t max_k);
     std::unique_ptr<BiasCalibration> (*make_bias_calibration)(uint64_t seed, int64_t samples);
-    void (*warm_up_cuda)(int device_index) noexcept;  // engine/device.hpp
 };
 
 }  // namespace ctq

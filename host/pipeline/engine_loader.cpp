@@ -1,13 +1,10 @@
 #include "pipeline/engine_loader.hpp"
 
 #include "core/error.hpp"
-#include "pipeline/cuda_startup.hpp"
 
 #include <boost/dll/runtime_symbol_info.hpp>
 #include <boost/dll/shared_library.hpp>
 
-#include <cstdlib>
-#include <cstring>
 #include <future>
 #include <mutex>
 
@@ -44,18 +41,13 @@ std::mutex background_mutex;
 std::future<void> background;
 }  // namespace
 
-void start_engine_load(int cuda_device) {
+void start_engine_load() {
     std::lock_guard<std::mutex> lock(background_mutex);
     if (background.valid()) return;
-    const char* warm = std::getenv("CTQ_ENGINE_WARMUP");
-    if (warm && std::strcmp(warm, "0") == 0) cuda_device = -1;
-    background = std::async(std::launch::async, [cuda_device] {
+    background = std::async(std::launch::async, [] {
         try {
-            const EngineApi& api = engine();
-            if (cuda_device < 0) return;
-            wait_cuda(cuda_device);
-            api.warm_up_cuda(cuda_device);
-        } catch (const CtqError&) {  // reported where the engine or the device is needed
+            engine();
+        } catch (const CtqError&) {  // reported where the engine is needed
         }
     });
 }

@@ -11,10 +11,8 @@ const EngineApi& engine();
 
 // Loads the engine on a thread of its own (LibTorch's libraries take ~0.5 s to load), alongside
 // the CUDA context's start and the input's planning; engine() then waits for it. Errors surface
-// from engine(). finish_engine_load() waits for a load still running (before exit). With a CUDA
-// device (index >= 0) the same thread then warms the engine's CUDA libraries up once the
-// context exists (EngineApi::warm_up_cuda); CTQ_ENGINE_WARMUP=0 skips that.
-void start_engine_load(int cuda_device = -1);
+// from engine(). finish_engine_load() waits for a load still running (before exit).
+void start_engine_load();
 void finish_engine_load() noexcept;
 
 }  // namespace ctq
