@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Where a learned run's time goes when it is not the GPU's arithmetic, ON the GPU machine in one
-# call: the wall/CPU time of the FP8 run at 1-8
-# layers in flight (/usr/bin/time: user, sys, context switches), and, where Nsight Systems is
-# installed, its CUDA API / OS runtime / kernel summaries (CSV under $OUT).
+# How a learned run scales with layers in flight, ON the GPU machine in one call: wall and CPU time
+# of the FP8 bench run at 1-8 layers in flight (/usr/bin/time: user, sys, context switches), and,
+# where Nsight Systems is installed (it was not on the H200 of 2026-12-04), its CUDA API, OS
+# runtime and kernel summaries (CSV under $OUT).
 #   run(command="bash bench/inflight_profile.sh", carry=[".vendor"])
 set -u
 cd "$(dirname "$0")/.."
