@@ -4,15 +4,21 @@
 //   learned_bench [--shapes 3072x3072,256x1024] [--layouts fp8:tensor,int8:row,test:row]
 //                 [--method search] [--weight 4] [--min-k 256] [--top-p 0.2] [--iters 4000]
 //                 [--threads 2] [--device cpu] [--seed 0] [--block 64] [--plugins DIR] [--bound]
+//                 [--count-ops]
 //
 // Prints per layer: k, subspace ratio (learned / RTN), full ratio, changed elements, rounds,
 // seconds. Plugins load from DIR (default: build's bin/plugins). --bound adds the column
 // `bound`: the certified floor of sub_ratio for any rounding within the cap (its time is
-// included in seconds).
+// included in seconds). --count-ops adds, per layer, the LibTorch ops the engine dispatched
+// (outermost calls only, as counted by a RecordFunction observer) per search round, and the most
+// frequent ones: on the GPU each is a host-side dispatch, allocation and launch.
 #include "engine/learned_rounding.hpp"
 
 #include "../tests/engine_fixtures.hpp"
 
+#include <ATen/record_function.h>
+
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -38,7 +44,7 @@ std::map<std::string, std::string> parse(int argc, char** argv) {
         {"plugins", std::string(CTQ_BINARY_DIR) + "/bin/plugins"}};
     for (int i = 1; i < argc; i += 2) {
         const std::string key = std::string(argv[i]).substr(2);
-        if (key == "bound") {  // a flag: no value follows
+        if (key == "bound" || key == "count-ops") {  // a flag: no value follows
             a[key] = "1";
             --i;
         } else if (i + 1 < argc) {
@@ -47,6 +53,43 @@ std::map<std::string, std::string> parse(int argc, char** argv) {
     }
     return a;
 }
+
+// Outermost LibTorch calls per op name (nested calls, e.g. matmul's mm, are not counted again).
+struct OpCounter {
+    static std::map<std::string, int64_t>& counts() {
+        static std::map<std::string, int64_t> c;
+        return c;
+    }
+    static int& depth() {
+        thread_local int d = 0;
+        return d;
+    }
+    static void install() {
+        at::addGlobalCallback(at::RecordFunctionCallback(
+                                  [](const at::RecordFunction& fn) -> std::unique_ptr<at::ObserverContext> {
+                                      if (depth()++ == 0) ++counts()[fn.name()];
+                                      return nullptr;
+                                  },
+                                  [](const at::RecordFunction&, at::ObserverContext*) { --depth(); })
+                                  .scopes({at::RecordScope::FUNCTION}));
+    }
+    // Total since the last call, and the most frequent names with their share.
+    static std::string take(int64_t rounds) {
+        std::vector<std::pair<int64_t, std::string>> by_count;
+        int64_t total = 0;
+        for (const auto& [name, n] : counts()) {
+            by_count.emplace_back(n, name);
+            total += n;
+        }
+        counts().clear();
+        std::sort(by_count.rbegin(), by_count.rend());
+        std::string out = "  ops " + std::to_string(total) + ", per round " +
+                          std::to_string(rounds > 0 ? total / rounds : total) + ":";
+        for (size_t i = 0; i < by_count.size() && i < 12; ++i)
+            out += " " + by_count[i].second + " " + std::to_string(by_count[i].first);
+        return out;
+    }
+};
 
 ctq_scaling_mode mode_of(const std::string& m) {
     return m == "tensor" ? CTQ_SCALING_TENSOR : m == "row" ? CTQ_SCALING_ROW : CTQ_SCALING_BLOCK;
@@ -72,6 +115,8 @@ int main(int argc, char** argv) {
     opt.seed = std::stoull(a["seed"]);
     opt.subspace_bound = a.count("bound") > 0;
     const char* bound_head = opt.subspace_bound ? "    bound" : "";
+    const bool count_ops = a.count("count-ops") > 0;
+    if (count_ops) OpCounter::install();
 
     std::printf("%-28s %-11s %5s %9s%s %9s %9s %7s %8s\n", "layout", "shape", "k", "sub_ratio", bound_head,
                 "full_ratio", "changed%", "rounds", "seconds");
@@ -94,6 +139,7 @@ int main(int argc, char** argv) {
             ctq::LayoutOps ops(*desc, params, "bench");
             auto q = ops.allocate(rows, cols);
             ops.quantize(w.data(), q);
+            if (count_ops) OpCounter::take(0);  // only the engine's own ops below
             const auto t0 = std::chrono::steady_clock::now();
             auto trace = [&](int64_t it, double loss) {
                 const double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -108,6 +154,7 @@ int main(int argc, char** argv) {
                         shape.c_str(), static_cast<long long>(s.k), s.subspace / s.rtn_subspace, bound,
                         s.full / s.rtn_full, 100.0 * s.changed / (rows * cols),
                         static_cast<long long>(s.iterations), s.seconds, s.kept_rtn ? "  (kept RTN)" : "");
+            if (count_ops) std::printf("%s\n", OpCounter::take(s.iterations).c_str());
             std::fflush(stdout);
         }
     }
