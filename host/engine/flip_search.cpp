@@ -112,6 +112,30 @@ struct Objective {
     double operator()(double p2, double f2) const { return p2 * inv_l0 + f2 * inv_f0 * weight; }
 };
 
+// The ranked batch's running sums on the host, from one copy: a retried prefix then needs no
+// reduction on the device, and the budget's prefix no scan there either.
+struct BatchPrefix {
+    std::vector<double> full_change;  // ||E||^2's change if the first i+1 flips are taken
+    std::vector<double> score;        // their summed scores (the predicted change of the objective)
+    int64_t affordable = 0;           // the longest prefix that keeps ||E||^2 within the budget
+
+    BatchPrefix(const torch::Tensor& df, const torch::Tensor& scores, double f2, double budget) {
+        const auto host = torch::stack({df, scores.to(torch::kFloat64)}).to(torch::kCPU);
+        const int64_t n = df.numel();
+        const double* d = host.data_ptr<double>();
+        const double* s = d + n;
+        full_change.resize(static_cast<size_t>(n));
+        score.resize(static_cast<size_t>(n));
+        double df_sum = 0, score_sum = 0;
+        affordable = n;
+        for (int64_t i = 0; i < n; ++i) {
+            full_change[i] = df_sum += d[i];
+            score[i] = score_sum += s[i];
+            if (affordable == n && !(df_sum + f2 <= budget)) affordable = i;
+        }
+    }
+};
+
 class Search {
 public:
     Search(const RoundingProblem& p, Neighbours moves, const SearchOptions& o, MethodStats& ms)
@@ -144,18 +168,16 @@ public:
         }
         const auto d_all = s_.delta.index_select(0, order);
         const auto df_all = full_change(s_.e.index_select(0, order), d_all).to(torch::kFloat64);
-        // Longest prefix that stays inside the full-error budget.
-        const auto fits = ((df_all.cumsum(0) + f2_) <= budget_).to(torch::kInt64).cumprod(0);
-        const auto affordable = static_cast<int64_t>(fetch({fits.sum()})[0]);
+        const BatchPrefix prefix(df_all, best, f2_, budget_);
         clock_.lap(&ms_.select_seconds);
-        if (affordable < candidates) tighten();
-        const bool go_on = take_batch(best, d_all, df_all, order, affordable, candidates);
+        if (prefix.affordable < candidates) tighten();
+        const bool go_on = take_batch(prefix, d_all, order, candidates);
         clock_.lap(&ms_.update_seconds);
         return go_on;
     }
 
     double weight() const { return objective_.weight; }
-    double subspace_ratio() const { return std::sqrt(sum_squares(pmat_) * objective_.inv_l0); }
+    double subspace_ratio() const { return std::sqrt(p2_ * objective_.inv_l0); }
     torch::Tensor values() const { return torch::where(s_.flipped, s_.alt, s_.base).view_as(p_.w); }
 
 private:
@@ -176,7 +198,7 @@ private:
     // G = U P V^T, flat [M*N], kept current between rounds: exact at every refresh, updated by
     // rank-B products in between.
     torch::Tensor g_;
-    double f2_ = 0, j_ = 0;
+    double f2_ = 0, p2_ = 0, j_ = 0;  // ||E||^2, ||P||^2 (the host's copies) and the objective
     bool budget_bound_ = false;
     int idle_rounds_ = 0, adjustments_ = 0;
 
@@ -238,7 +260,8 @@ private:
         g_ = ranking_gemm().reshape({-1});
         const auto sums = fetch({squares64(s_.e), squares64(pmat_)});
         f2_ = sums[0];
-        j_ = objective_(sums[1], f2_);
+        p2_ = sums[1];
+        j_ = objective_(p2_, f2_);
     }
 
     // After moving elements idx by d (P already moved): G, by the rank-B product
@@ -268,7 +291,7 @@ private:
             objective_.weight = std::max(floor_weight_, objective_.weight / kAnnealFactor);
         }
         ++ms_.anneals;
-        j_ = objective_(sum_squares(pmat_), f2_);
+        j_ = objective_(p2_, f2_);
         return true;
     }
 
@@ -294,19 +317,18 @@ private:
         tried_v_ = p_.sub.v.index_select(0, cols);
     }
 
-    // Applies the best prefix of the `affordable` most improving flips whose exact effect lowers
+    // Applies the best prefix of the affordable most improving flips whose exact effect lowers
     // the objective: flips interact, so a rejected batch is retried shorter (same scores, no
-    // ranking GEMM). best, d_all, df_all, order: the batch's scores, moves, full-error changes and
-    // flat indices.
-    bool take_batch(const torch::Tensor& best, const torch::Tensor& d_all, const torch::Tensor& df_all,
-                    const torch::Tensor& order, int64_t affordable, int64_t candidates) {
+    // ranking GEMM). d_all, order: the batch's moves and flat indices.
+    bool take_batch(const BatchPrefix& prefix, const torch::Tensor& d_all, const torch::Tensor& order,
+                    int64_t candidates) {
+        const int64_t affordable = prefix.affordable;
         for (int64_t keep = affordable; keep > 0; keep = keep > 1 ? std::max<int64_t>(1, keep / 4) : 0) {
             if (keep < affordable) ++ms_.retries;
             const auto sel = order.narrow(0, 0, keep), d_sel = d_all.narrow(0, 0, keep);
             const auto p_new = moved_projection(sel, d_sel);
-            const auto sums = fetch({df_all.narrow(0, 0, keep).sum(), squares64(p_new),
-                                     best.narrow(0, 0, keep).to(torch::kFloat64).sum()});
-            const double f2_new = f2_ + sums[0], p2_new = sums[1], predicted = -sums[2];
+            const double f2_new = f2_ + prefix.full_change[keep - 1], p2_new = fetch({squares64(p_new)})[0];
+            const double predicted = -prefix.score[keep - 1];
             const double j_new = objective_(p2_new, f2_new);
             if (!(j_new < j_)) continue;
             idle_rounds_ = 0;
@@ -318,6 +340,7 @@ private:
             pmat_ = p_new;
             moved(sel, d_sel);
             f2_ = f2_new;
+            p2_ = p2_new;
             const double gain = j_ - j_new, realised = gain / predicted;
             j_ = j_new;
             if (realised > 0.7 && keep == batch_) batch_ = std::min(max_batch_, batch_ * kBatchGrowth);
@@ -340,7 +363,7 @@ private:
         ++adjustments_;
         ++ms_.anneals;
         objective_.weight *= kTightenFactor;
-        j_ = objective_(sum_squares(pmat_), f2_);
+        j_ = objective_(p2_, f2_);
     }
 };
 
