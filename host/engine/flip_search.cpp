@@ -91,16 +91,15 @@ constexpr int64_t kExactSelect = int64_t(1) << 20;  // exact top-k up to 1M scor
 struct FlipState {
     torch::Tensor base;     // current RTN value snapped onto lo or hi
     torch::Tensor alt;      // the other neighbour
-    torch::Tensor flipped;  // bool: element sits on alt
     torch::Tensor e;        // current error Wq - W
-    torch::Tensor delta;    // change if this element flips now (0 when it cannot move)
+    torch::Tensor delta;    // change if this element flips now (0 when it cannot move): alt - base
+                            // while it sits on base, base - alt once on alt (so it says which)
 };
 
 FlipState initial_state(const RoundingProblem& p, Neighbours n) {
     FlipState s;
     s.base = std::move(n.base);
     s.alt = std::move(n.alt);
-    s.flipped = torch::zeros_like(s.base, torch::kBool);
     s.e = s.base - p.w.reshape({-1});
     s.delta = std::move(n.delta);
     return s;
@@ -178,7 +177,10 @@ public:
 
     double weight() const { return objective_.weight; }
     double subspace_ratio() const { return std::sqrt(p2_ * objective_.inv_l0); }
-    torch::Tensor values() const { return torch::where(s_.flipped, s_.alt, s_.base).view_as(p_.w); }
+    torch::Tensor values() const {
+        const auto on_alt = s_.delta.ne(0).logical_and_(s_.delta.ne(s_.alt - s_.base));
+        return torch::where(on_alt, s_.alt, s_.base).view_as(p_.w);
+    }
 
 private:
     const RoundingProblem& p_;
@@ -336,7 +338,6 @@ private:
             ms_.flips += keep;
             s_.e.index_add_(0, sel, d_sel);
             s_.delta.index_put_({sel}, -d_sel);
-            s_.flipped.index_put_({sel}, s_.flipped.index_select(0, sel).logical_not());
             pmat_ = p_new;
             moved(sel, d_sel);
             f2_ = f2_new;

@@ -30,7 +30,8 @@ void sync_stream(const torch::Device& device) {
 std::vector<double> fetch(const std::vector<torch::Tensor>& scalars) {
     std::vector<torch::Tensor> t;
     for (const auto& s : scalars) t.push_back(s.to(torch::kFloat64).reshape({}));
-    const auto host = torch::stack(t).to(torch::kCPU);
+    // One scalar needs no stacking kernel (a search round fetches one several times).
+    const auto host = (t.size() == 1 ? t[0] : torch::stack(t)).to(torch::kCPU).contiguous();
     return std::vector<double>(host.data_ptr<double>(), host.data_ptr<double>() + host.numel());
 }
 
