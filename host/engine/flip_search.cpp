@@ -35,6 +35,7 @@
 // ends at a local optimum of single flips at the final weight, after 4 rounds without an
 // accepted batch, or after max_rounds. Deterministic: no randomness; for the same input,
 // thread count and device the same flips are taken (the seed only enters through the SVD).
+#include "engine/flip_moves.hpp"
 #include "engine/flip_scores.hpp"
 #include "engine/problem.hpp"
 #include "engine/torch_stream.hpp"
@@ -42,6 +43,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -165,8 +167,7 @@ public:
             clock_.lap(&ms_.select_seconds);
             return anneal();
         }
-        const auto d_all = s_.delta.index_select(0, order);
-        const auto df_all = full_change(s_.e.index_select(0, order), d_all).to(torch::kFloat64);
+        const auto [d_all, df_all] = gather_moves(order, s_.delta, s_.e);
         const BatchPrefix prefix(df_all, best, f2_, budget_);
         clock_.lap(&ms_.select_seconds);
         if (prefix.affordable < candidates) tighten();
@@ -210,7 +211,6 @@ private:
         return {g_, s_.delta, s_.e, row_norm2_, col_norm2_, 2 * objective_.inv_l0, objective_.inv_l0,
                 objective_.inv_f0 * objective_.weight};
     }
-    static torch::Tensor full_change(const torch::Tensor& e, const torch::Tensor& d) { return (2 * e).add_(d).mul_(d); }
 
     // The min(batch, #improving) most improving flips (score < 0) among those whose full-error
     // change fits in what is left of the budget, best first: scores and flat indices. Beyond
@@ -314,9 +314,7 @@ private:
     }
 
     void low_rank_factors(const torch::Tensor& idx, const torch::Tensor& d) {
-        const auto rows = torch::div(idx, n_, "trunc"), cols = idx.remainder(n_);
-        tried_ud_ = p_.sub.u.index_select(0, rows) * d.unsqueeze(1);
-        tried_v_ = p_.sub.v.index_select(0, cols);
+        std::tie(tried_ud_, tried_v_) = engine::low_rank_factors(idx, d, p_.sub.u, p_.sub.v);
     }
 
     // Applies the best prefix of the affordable most improving flips whose exact effect lowers
@@ -336,8 +334,7 @@ private:
             idle_rounds_ = 0;
             ++ms_.accepted;
             ms_.flips += keep;
-            s_.e.index_add_(0, sel, d_sel);
-            s_.delta.index_put_({sel}, -d_sel);
+            apply_moves(sel, s_.e, s_.delta);
             pmat_ = p_new;
             moved(sel, d_sel);
             f2_ = f2_new;
