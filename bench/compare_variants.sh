@@ -7,6 +7,9 @@
 # variant's.
 #   run(command="VARIANTS='X=1 CTQ_LEARNED_INFLIGHT=8' MODES='fp8 int8' bash bench/compare_variants.sh",
 #       carry=[".vendor"])
+# BASE=.base also builds the tree in .base (an older commit, here: `mkdir .base && git archive REV |
+# tar -x -C .base`; carry it with .vendor) into build-gpu-base, and the variant BASE=1 runs that
+# ctq: BASE=.base VARIANTS='BASE=1 X=1' REPS=3 bash bench/compare_variants.sh
 # PROFILE=1 adds one run of the first variant under kineto (a second build with
 # -DCTQ_KINETO_PROFILE=ON, in build-gpu-prof) and prints bench/kineto_summary.py's table.
 set -u
@@ -17,6 +20,12 @@ mkdir -p "$OUT"
 CTQ_SKIP_CTEST=1 CTQ_GPU_TESTS='^$' bash scripts/gpu/build_and_test.sh ctq ${EXTRA_TARGETS:-} > "$OUT/build.log" 2>&1 ||
     { tail -30 "$OUT/build.log"; exit 1; }
 C=build-gpu/bin/ctq
+if [ -n "${BASE:-}" ]; then
+    ln -sfn "$root/.vendor" "$BASE/.vendor"
+    CTQ_GPU_BUILD_DIR=$root/build-gpu-base CTQ_SKIP_CTEST=1 CTQ_GPU_TESTS='^$' bash "$BASE/scripts/gpu/build_and_test.sh" ctq \
+        > "$OUT/build_base.log" 2>&1 || { tail -30 "$OUT/build_base.log"; exit 1; }
+fi
+ctq_for() { [ "$1" = BASE=1 ] && echo build-gpu-base/bin/ctq || echo $C; }
 M=/tmp/ctq-bench/flux_bench.safetensors
 mkdir -p /tmp/ctq-bench
 [ -f $M ] || $C demo-model $M --hidden 3072 --double_blocks 2 --single_blocks 0 > /dev/null
@@ -32,7 +41,7 @@ for mode in ${MODES:-fp8}; do
     for rep in $(seq "${REPS:-1}"); do
         for var in "${variants[@]}"; do
             out=/tmp/ctq-bench/out_${mode}_${var//[=,]/_}.safetensors
-            env ${var//,/ } python3 bench/tsrun.py $C -i $M -o "$out" $flags --device cuda --manual_seed 1 > /tmp/run.log 2>&1
+            env ${var//,/ } python3 bench/tsrun.py $(ctq_for "$var") -i $M -o "$out" $flags --device cuda --manual_seed 1 > /tmp/run.log 2>&1
             echo "$mode $var #$rep: $(grep -E 'Conversion complete' /tmp/run.log | cut -c1-8) s to the output, $(tail -1 /tmp/run.log)"
         done
     done
