@@ -178,8 +178,10 @@ public:
 
     double weight() const { return objective_.weight; }
     double subspace_ratio() const { return std::sqrt(p2_ * objective_.inv_l0); }
+    // On alt: a nonzero move whose sign is not that of alt - base (masks only: a layer-sized F32
+    // temporary here was the CPU's peak).
     torch::Tensor values() const {
-        const auto on_alt = s_.delta.ne(0).logical_and_(s_.delta.ne(s_.alt - s_.base));
+        const auto on_alt = s_.delta.gt(0).logical_xor_(s_.alt.gt(s_.base)).logical_and_(s_.delta.ne(0));
         return torch::where(on_alt, s_.alt, s_.base).view_as(p_.w);
     }
 
