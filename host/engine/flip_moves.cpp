@@ -8,14 +8,7 @@ namespace ctq::engine {
 
 namespace {
 
-bool on_cuda(const torch::Tensor& t) {
-#ifdef CTQ_HAVE_CUDA
-    return t.is_cuda();
-#else
-    TORCH_CHECK(!t.is_cuda(), "flip moves: this build has no CUDA kernels");
-    return false;
-#endif
-}
+bool on_cuda(const torch::Tensor& t) { return on_cuda_kernels(t, "flip moves"); }
 
 void check_f32(const torch::Tensor& t, const char* what) {
     TORCH_CHECK(t.scalar_type() == torch::kFloat32 && t.is_contiguous(), "flip moves: ", what,

@@ -27,14 +27,7 @@ kern::FlipScoreInputs inputs_of(const FlipTerms& t) {
     return in;
 }
 
-bool on_cuda(const torch::Tensor& t) {
-#ifdef CTQ_HAVE_CUDA
-    return t.is_cuda();
-#else
-    TORCH_CHECK(!t.is_cuda(), "flip scores: this build has no CUDA kernels");
-    return false;
-#endif
-}
+bool on_cuda(const torch::Tensor& t) { return on_cuda_kernels(t, "flip scores"); }
 bool on_cuda(const FlipTerms& t) { return on_cuda(t.delta); }
 
 }  // namespace

@@ -27,6 +27,16 @@ void sync_stream(const torch::Device& device) {
 #endif
 }
 
+bool on_cuda_kernels(const torch::Tensor& t, const char* who) {
+#ifdef CTQ_HAVE_CUDA
+    (void)who;
+    return t.is_cuda();
+#else
+    TORCH_CHECK(!t.is_cuda(), who, ": this build has no CUDA kernels");
+    return false;
+#endif
+}
+
 std::vector<double> fetch(const std::vector<torch::Tensor>& scalars) {
     std::vector<torch::Tensor> t;
     for (const auto& s : scalars) t.push_back(s.to(torch::kFloat64).reshape({}));

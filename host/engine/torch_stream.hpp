@@ -14,6 +14,10 @@ namespace ctq::engine {
 
 void* torch_stream(const torch::Device& device);
 
+// Whether t's data is for ctq's CUDA kernels (true) or their CPU twins; a CUDA tensor in a build
+// without those kernels is an error naming `who`.
+bool on_cuda_kernels(const torch::Tensor& t, const char* who);
+
 // Waits for the work queued on the current stream of device (CUDA), not the whole device: other
 // layers in flight on other streams go on.
 void sync_stream(const torch::Device& device);
