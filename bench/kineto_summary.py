@@ -7,7 +7,8 @@
 Prints the span from the first to the last GPU activity, the time the GPU was busy at all
 (union of kernels and copies), the sum of their durations (above the union when streams overlap),
 the time by kind of work and the 30 largest kernels, and the kernel-seconds per 0.5 s window
-(how many streams' worth of work ran at once, through the run).
+(how many streams' worth of work ran at once, through the run), and every stretch of 20 ms or more
+with nothing on the GPU: where it starts, and the activity just before and after it.
 """
 import collections
 import json
@@ -40,15 +41,20 @@ def main(path):
         sys.exit(f"{path}: no GPU activity")
     events.sort(key=lambda e: e["ts"])
     t0, t1 = events[0]["ts"], max(e["ts"] + e["dur"] for e in events)
-    busy, start, end = 0, None, None
+    busy, start, end, last = 0, None, None, None
+    gaps = []  # (start, length, the activity that ended last before it, the one after it)
     for e in events:
         s, f = e["ts"], e["ts"] + e["dur"]
         if end is None or s > end:
             if end is not None:
                 busy += end - start
+                if s - end >= 20000:
+                    gaps.append((end - t0, s - end, last["name"], e["name"]))
             start, end = s, f
         else:
             end = max(end, f)
+        if last is None or f >= last["ts"] + last["dur"]:
+            last = e
     busy += end - start
     total = sum(e["dur"] for e in events)
     print(f"span {(t1 - t0) * 1e-6:.3f} s, busy {busy * 1e-6:.3f} s, summed {total * 1e-6:.3f} s, "
@@ -69,6 +75,9 @@ def main(path):
         print(f"  {d * 1e-6:8.3f} s {name_calls[n]:7d}  {n}")
     print("kernel-seconds per 0.5 s window:",
           " ".join(f"{windows[i] * 1e-6 / 0.5:.2f}" for i in range(int((t1 - t0) // 500000) + 1)))
+    print(f"GPU idle for 20 ms or more: {len(gaps)} times, {sum(g[1] for g in gaps) * 1e-6:.3f} s")
+    for at, length, before, after in gaps[:20]:
+        print(f"  at {at * 1e-6:6.3f} s for {length * 1e-3:6.1f} ms, after {before[:50]} / before {after[:50]}")
 
 
 if __name__ == "__main__":

@@ -89,6 +89,18 @@ constexpr int64_t kStartBatchDivisor = 4096;  // first batch: numel / 4096 flips
 constexpr int64_t kBatchGrowth = 2;           // ... x2 while gains come as predicted
 constexpr int64_t kExactSelect = int64_t(1) << 20;  // exact top-k up to 1M scores
 
+// On CUDA a GEMM dimension not a multiple of 8 (k = 614 on a 3072-wide layer, any batch size)
+// sends cuBLAS to its unaligned kernels (align1 SIMT for F32, align2 for BF16). Zero rows or
+// columns added to a factor change no product the search uses, no norm and no P entry that
+// counts, so the factors are padded there; the CPU keeps its shapes and its bits.
+constexpr int64_t kGemmAlign = 8;
+
+torch::Tensor padded(const torch::Tensor& x, int64_t dim) {
+    const int64_t extra = (kGemmAlign - x.size(dim) % kGemmAlign) % kGemmAlign;
+    if (!x.is_cuda() || extra == 0) return x;
+    return dim == 1 ? torch::constant_pad_nd(x, {0, extra}) : torch::constant_pad_nd(x, {0, 0, 0, extra});
+}
+
 // Flat [M*N] working state of the search.
 struct FlipState {
     torch::Tensor base;     // current RTN value snapped onto lo or hi
@@ -146,13 +158,13 @@ public:
           budget_(o.max_full_ratio * o.max_full_ratio * p.rtn_full2 * (1 - 1e-7)),
           start_batch_(std::max<int64_t>(64, p.w.numel() / kStartBatchDivisor)),
           batch_(start_batch_),
-          max_batch_(std::max<int64_t>(64, p.w.numel() / 16)) {
-        const auto& u = p.sub.u;
-        const auto& v = p.sub.v;
-        row_norm2_ = u.pow(2).sum(1).contiguous();
-        col_norm2_ = v.pow(2).sum(1).contiguous();
-        u_g_ = u.to(g_type());
-        vt_g_ = v.t().to(g_type());
+          max_batch_(std::max<int64_t>(64, p.w.numel() / 16)),
+          u_(padded(p.sub.u, 1)),
+          v_(padded(p.sub.v, 1)) {
+        row_norm2_ = u_.pow(2).sum(1).contiguous();
+        col_norm2_ = v_.pow(2).sum(1).contiguous();
+        u_g_ = u_.to(g_type());
+        vt_g_ = v_.t().to(g_type());
         refresh();
     }
 
@@ -194,6 +206,7 @@ private:
     Objective objective_;
     double floor_weight_, budget_;
     int64_t start_batch_, batch_, max_batch_;
+    torch::Tensor u_, v_;  // U_k, V_k, on CUDA with zero columns up to a multiple of kGemmAlign
     torch::Tensor row_norm2_, col_norm2_, pmat_;  // ||u_i||^2, ||v_j||^2 (the flips' self terms)
     // G only ranks flips (every batch is judged by the exact P), so on CUDA it is kept in BF16:
     // half the bytes each round reads, and tensor-core GEMMs where the FP32 rank-B update of G
@@ -248,14 +261,12 @@ private:
 
     // G = U_k P V_k^T, the cheaper association first (the k x k factor meets the shorter side).
     torch::Tensor ranking_gemm() const {
-        const auto& u = p_.sub.u;
-        const auto& v = p_.sub.v;
-        if (u.size(0) >= v.size(0)) return torch::matmul(u_g_, torch::matmul(pmat_, v.t()).to(g_type()));
-        return torch::matmul(torch::matmul(u, pmat_).to(g_type()), vt_g_);
+        if (u_.size(0) >= v_.size(0)) return torch::matmul(u_g_, torch::matmul(pmat_, v_.t()).to(g_type()));
+        return torch::matmul(torch::matmul(u_, pmat_).to(g_type()), vt_g_);
     }
 
     torch::Tensor projection(const torch::Tensor& e_flat) const {
-        return torch::matmul(torch::matmul(p_.sub.u.t(), e_flat.view({-1, n_})), p_.sub.v);
+        return torch::matmul(torch::matmul(u_.t(), e_flat.view({-1, n_})), v_);
     }
 
     void refresh(bool with_projection = true) {
@@ -271,17 +282,15 @@ private:
     // After moving elements idx by d (P already moved): G, by the rank-B product
     // (U (U_idx d)^T)(V_idx V^T) while that is cheaper than U (P V^T).
     void moved(const torch::Tensor& idx, const torch::Tensor& d) {
-        const auto& u = p_.sub.u;
-        const auto& v = p_.sub.v;
-        const double m = static_cast<double>(u.size(0)), n = static_cast<double>(v.size(0));
-        const double k = static_cast<double>(u.size(1)), b = static_cast<double>(idx.numel());
+        const double m = static_cast<double>(u_.size(0)), n = static_cast<double>(v_.size(0));
+        const double k = static_cast<double>(p_.sub.u.size(1)), b = static_cast<double>(idx.numel());
         if (b * (m * n + (m + n) * k) >= m * n * k + std::min(m, n) * k * k) {
             g_ = ranking_gemm().reshape({-1});
             return;
         }
         if (!tried_ud_.defined() || tried_ud_.size(0) != idx.numel()) low_rank_factors(idx, d);
-        g_.view({-1, n_}).addmm_(torch::matmul(u, tried_ud_.t()).to(g_type()),
-                                 torch::matmul(tried_v_, v.t()).to(g_type()));
+        g_.view({-1, n_}).addmm_(torch::matmul(u_, padded(tried_ud_, 0).t()).to(g_type()),
+                                 torch::matmul(padded(tried_v_, 0), v_.t()).to(g_type()));
     }
 
     // Converged at this weight: relax it toward the floor (cheap flips first), or stop.
@@ -304,8 +313,7 @@ private:
     torch::Tensor tried_ud_, tried_v_;
 
     torch::Tensor moved_projection(const torch::Tensor& idx, const torch::Tensor& d) {
-        const int64_t k = pmat_.size(0);
-        if (idx.numel() * k < p_.w.numel()) {
+        if (idx.numel() * p_.sub.u.size(1) < p_.w.numel()) {
             low_rank_factors(idx, d);
             return pmat_ + torch::matmul(tried_ud_.t(), tried_v_);
         }
@@ -316,7 +324,7 @@ private:
     }
 
     void low_rank_factors(const torch::Tensor& idx, const torch::Tensor& d) {
-        std::tie(tried_ud_, tried_v_) = engine::low_rank_factors(idx, d, p_.sub.u, p_.sub.v);
+        std::tie(tried_ud_, tried_v_) = engine::low_rank_factors(idx, d, u_, v_);
     }
 
     // Applies the best prefix of the affordable most improving flips whose exact effect lowers

@@ -56,6 +56,65 @@ __global__ void select_kernel(FlipScoreInputs in, float cut, float budget_left, 
     }
 }
 
+// Four neighbours per thread, in 16-byte (8 for BF16 G) loads: one element per thread kept too
+// few bytes in flight to reach the memory's bandwidth (H200: ~2 TB/s of 4.8), and this pass
+// reads every element of the layer every round. Same element function, so the same hits.
+__device__ unsigned quad_hits(const FlipScoreInputs& in, int64_t q, int64_t quads_per_row, float cut,
+                              float budget_left) {
+    const float4 d = reinterpret_cast<const float4*>(in.delta)[q];
+    const float4 e = reinterpret_cast<const float4*>(in.err)[q];
+    const uint2 g = reinterpret_cast<const uint2*>(in.g)[q];  // little-endian: element 0 in the low half
+    const int64_t row = q / quads_per_row;
+    const float ru = in.row_norm2[row];
+    const float4 rv = reinterpret_cast<const float4*>(in.col_norm2)[q - row * quads_per_row];
+    const float dv[4] = {d.x, d.y, d.z, d.w}, ev[4] = {e.x, e.y, e.z, e.w}, rvv[4] = {rv.x, rv.y, rv.z, rv.w};
+    const uint16_t gv[4] = {uint16_t(g.x), uint16_t(g.x >> 16), uint16_t(g.y), uint16_t(g.y >> 16)};
+    unsigned hits = 0;
+#pragma unroll
+    for (int b = 0; b < 4; ++b) {
+        float dfull;
+        const float s = flip_score_of(in, dv[b], ev[b], bf16_to_f32(gv[b]), ru, rvv[b], &dfull);
+        hits |= unsigned(s <= cut && dfull <= budget_left) << b;
+    }
+    return hits;
+}
+
+__global__ void select4_kernel(FlipScoreInputs in, float cut, float budget_left, int64_t* out, int64_t capacity,
+                               unsigned long long* found) {
+    const int64_t quads = in.rows * in.cols / 4, quads_per_row = in.cols / 4;
+    const int64_t step = int64_t(gridDim.x) * blockDim.x;
+    const int lane = threadIdx.x & 31;
+    const int64_t first = blockIdx.x * int64_t(blockDim.x) + threadIdx.x - lane;
+    for (int64_t base = first; base < quads; base += step) {
+        const int64_t q = base + lane;
+        const unsigned hits = q < quads ? quad_hits(in, q, quads_per_row, cut, budget_left) : 0u;
+        if (__ballot_sync(0xffffffffu, hits != 0) == 0) continue;
+        // The warp's hits take consecutive slots: an inclusive scan of the lanes' counts.
+        const int count = __popc(hits);
+        int upto = count;
+        for (int o = 1; o < 32; o <<= 1) {
+            const int v = __shfl_up_sync(0xffffffffu, upto, o);
+            if (lane >= o) upto += v;
+        }
+        unsigned long long slot = 0;
+        if (lane == 31) slot = atomicAdd(found, static_cast<unsigned long long>(upto));
+        slot = __shfl_sync(0xffffffffu, slot, 31) + static_cast<unsigned long long>(upto - count);
+        for (int b = 0; b < 4; ++b) {
+            if (!(hits >> b & 1u)) continue;
+            if (slot < static_cast<unsigned long long>(capacity)) out[slot] = 4 * q + b;
+            ++slot;
+        }
+    }
+}
+
+bool aligned(const void* p, uintptr_t bytes) { return reinterpret_cast<uintptr_t>(p) % bytes == 0; }
+
+// Whole quads of one row, 16-byte aligned F32 and 8-byte aligned BF16: what select4_kernel loads.
+bool quads_fit(const FlipScoreInputs& in) {
+    return in.g_bf16 && in.cols % 4 == 0 && aligned(in.g, 8) && aligned(in.delta, 16) && aligned(in.err, 16) &&
+           aligned(in.col_norm2, 16);
+}
+
 }  // namespace
 
 void flip_scores_cuda(const FlipScoreInputs& in, int64_t stride, int64_t count, float budget_left, float* out,
@@ -79,9 +138,14 @@ void flip_select_cuda(const FlipScoreInputs& in, float cut, float budget_left, i
     const int64_t n = in.rows * in.cols;
     if (n <= 0) return;
     // Enough blocks to fill an H100 several times over; each thread then loops.
-    const unsigned blocks = int8_grid_for(std::min<int64_t>(n, int64_t(132) * 16 * kThreads), kThreads);
-    select_kernel<<<blocks, kThreads, 0, s>>>(in, cut, budget_left, out, capacity,
-                                              reinterpret_cast<unsigned long long*>(found_device));
+    auto* found = reinterpret_cast<unsigned long long*>(found_device);
+    if (quads_fit(in)) {
+        const unsigned blocks = int8_grid_for(std::min<int64_t>(n / 4, int64_t(132) * 8 * kThreads), kThreads);
+        select4_kernel<<<blocks, kThreads, 0, s>>>(in, cut, budget_left, out, capacity, found);
+    } else {
+        const unsigned blocks = int8_grid_for(std::min<int64_t>(n, int64_t(132) * 16 * kThreads), kThreads);
+        select_kernel<<<blocks, kThreads, 0, s>>>(in, cut, budget_left, out, capacity, found);
+    }
     CTQ_INT8_CUDA(cudaGetLastError());
 }
 

@@ -81,7 +81,9 @@ TEST_CASE("flip scores on CUDA: the CPU twin's bits") {
 }
 
 TEST_CASE("flip select on CUDA: the CPU twin's set and count, also past capacity") {
-    for (const auto [rows, cols] : {std::pair<int64_t, int64_t>{37, 53}, {3000, 4000}}) {
+    // 37x53: one element per thread; the others, with BF16 G, four (a row's length a multiple of
+    // 4), 33x36 with a last warp only partly filled.
+    for (const auto [rows, cols] : {std::pair<int64_t, int64_t>{37, 53}, {33, 36}, {3000, 4000}}) {
         const test::FlipState s(rows, cols, 9);
         const OnDevice dev(s);
         for (const bool bf16 : {true, false}) {

@@ -48,15 +48,20 @@ CTQ_HD float flip_add(float a, float b) {
 
 CTQ_HD float flip_dfull(float d, float e) { return flip_mul(flip_add(flip_add(e, e), d), d); }
 
-CTQ_HD float flip_score(const FlipScoreInputs& in, int64_t i, float* dfull) {
-    const float d = in.delta[i], e = in.err[i];
-    const float g = in.g_bf16 ? bf16_to_f32(static_cast<const uint16_t*>(in.g)[i]) : static_cast<const float*>(in.g)[i];
-    const float self = flip_mul(in.row_norm2[i / in.cols], in.col_norm2[i % in.cols]);
+// The score from an element's values (ru, rv: its row's and column's norms), for kernels that
+// load several elements at once.
+CTQ_HD float flip_score_of(const FlipScoreInputs& in, float d, float e, float g, float ru, float rv, float* dfull) {
+    const float self = flip_mul(ru, rv);
     *dfull = flip_dfull(d, e);
     const float t_self = flip_mul(flip_mul(flip_mul(d, d), self), in.c_self);
     const float t_full = flip_mul(*dfull, in.c_full);
     const float t_g = flip_mul(flip_mul(g, d), in.c_g);
     return flip_add(flip_add(t_self, t_full), t_g);
+}
+
+CTQ_HD float flip_score(const FlipScoreInputs& in, int64_t i, float* dfull) {
+    const float g = in.g_bf16 ? bf16_to_f32(static_cast<const uint16_t*>(in.g)[i]) : static_cast<const float*>(in.g)[i];
+    return flip_score_of(in, in.delta[i], in.err[i], g, in.row_norm2[i / in.cols], in.col_norm2[i % in.cols], dfull);
 }
 
 // Dense scores of elements i = j stride, j in [0, count): the score, or 0 where dfull > budget_left.
