@@ -1,10 +1,14 @@
 // The flip-score CPU twin (kernels/cpu/flip_score.cpp) against the formula evaluated in double,
-// and its selection against a brute-force scan: ascending, complete, truncated at capacity.
+// its selection against a brute-force scan (ascending, complete, truncated at capacity), and its
+// rank keys against a sort by score, then index.
 #include "flip_score_fixture.hpp"
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
+#include <numeric>
 
 using namespace ctq;
 
@@ -79,4 +83,39 @@ TEST_CASE("flip select: every element under the cut and within the budget, ascen
         CHECK(few == std::vector<int64_t>(expect.begin(), expect.begin() + 2));
         CHECK(kern::flip_select_cpu(in, cut, budget, nullptr, 0) == static_cast<int64_t>(expect.size()));
     }
+}
+
+TEST_CASE("flip rank keys: sorted keys order flips by score, ties by index, and give the index back") {
+    const test::FlipState s(41, 59, 13);
+    const auto in = s.inputs(true);
+    const int64_t n = s.rows * s.cols;
+    std::vector<int64_t> idx;
+    for (int64_t i = n - 1; i >= 0; i -= 3) idx.push_back(i);  // descending: the keys must reorder them
+    std::vector<float> score(idx.size());
+    kern::flip_scores_at_cpu(in, idx.data(), static_cast<int64_t>(idx.size()), score.data());
+    // Ties and both signs: copies of one score at several indices, and the extremes.
+    for (size_t j = 0; j < idx.size(); j += 17) score[j] = score[0];
+    std::vector<int64_t> keys(idx.size());
+    for (size_t j = 0; j < idx.size(); ++j) keys[j] = kern::flip_rank_key(score[j], idx[j]);
+    keys.push_back(kern::flip_rank_key(-std::numeric_limits<float>::infinity(), (int64_t(1) << 32) - 1));
+    keys.push_back(kern::flip_rank_key(std::numeric_limits<float>::max(), 0));
+    std::vector<size_t> by_key(keys.size()), expect(keys.size());
+    std::iota(by_key.begin(), by_key.end(), 0);
+    std::iota(expect.begin(), expect.end(), 0);
+    std::sort(by_key.begin(), by_key.end(), [&](size_t a, size_t b) { return keys[a] < keys[b]; });
+    auto score_of = [&](size_t j) {
+        return j < idx.size() ? score[j] : (j == idx.size() ? -std::numeric_limits<float>::infinity()
+                                                            : std::numeric_limits<float>::max());
+    };
+    auto index_of = [&](size_t j) { return j < idx.size() ? idx[j] : (j == idx.size() ? (int64_t(1) << 32) - 1 : 0); };
+    std::sort(expect.begin(), expect.end(), [&](size_t a, size_t b) {
+        return score_of(a) != score_of(b) ? score_of(a) < score_of(b) : index_of(a) < index_of(b);
+    });
+    CHECK(by_key == expect);
+    for (size_t j = 0; j < keys.size(); ++j) CHECK(kern::flip_rank_key_index(keys[j]) == index_of(j));
+    std::vector<int64_t> twin(idx.size());
+    kern::flip_rank_keys_cpu(in, idx.data(), static_cast<int64_t>(idx.size()), twin.data());
+    std::vector<float> unmasked(idx.size());
+    kern::flip_scores_at_cpu(in, idx.data(), static_cast<int64_t>(idx.size()), unmasked.data());
+    for (size_t j = 0; j < idx.size(); ++j) CHECK(twin[j] == kern::flip_rank_key(unmasked[j], idx[j]));
 }

@@ -61,6 +61,24 @@ torch::Tensor flip_scores_at(const FlipTerms& t, const torch::Tensor& idx) {
     return out;
 }
 
+torch::Tensor flip_rank_keys(const FlipTerms& t, const torch::Tensor& idx) {
+    const auto index = idx.contiguous();
+    TORCH_CHECK(t.delta.numel() <= (int64_t(1) << 32), "flip rank keys: a layer of at most 2^32 elements");
+    auto keys = torch::empty({index.numel()}, index.options());
+    const auto in = inputs_of(t);
+    if (on_cuda(t)) {
+#ifdef CTQ_HAVE_CUDA
+        kern::flip_rank_keys_cuda(in, index.data_ptr<int64_t>(), index.numel(), keys.data_ptr<int64_t>(),
+                                  torch_stream(keys.device()));
+#endif
+        return keys;
+    }
+    kern::flip_rank_keys_cpu(in, index.data_ptr<int64_t>(), index.numel(), keys.data_ptr<int64_t>());
+    return keys;
+}
+
+torch::Tensor flip_rank_key_index(const torch::Tensor& keys) { return keys.bitwise_and(int64_t(0xffffffff)); }
+
 torch::Tensor flip_select(const FlipTerms& t, float cut, float budget_left, int64_t expected) {
     const auto in = inputs_of(t);
     const auto long_opts = t.delta.options().dtype(torch::kInt64);
@@ -73,8 +91,7 @@ torch::Tensor flip_select(const FlipTerms& t, float cut, float budget_left, int6
             kern::flip_select_cuda(in, cut, budget_left, out.data_ptr<int64_t>(), capacity, count.data_ptr<int64_t>(),
                                    torch_stream(out.device()));
             found = static_cast<int64_t>(fetch({count})[0]);
-            // Atomics leave the indices in no particular order; ascending makes every run rank alike.
-            if (found <= capacity) return std::get<0>(out.narrow(0, 0, found).sort());
+            if (found <= capacity) return out.narrow(0, 0, found);
 #endif
         } else {
             found = kern::flip_select_cpu(in, cut, budget_left, out.data_ptr<int64_t>(), capacity);

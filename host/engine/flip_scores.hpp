@@ -21,7 +21,12 @@ struct FlipTerms {
 torch::Tensor flip_scores(const FlipTerms& t, int64_t stride, float budget_left);
 // Scores (unmasked) of the flat indices idx (int64).
 torch::Tensor flip_scores_at(const FlipTerms& t, const torch::Tensor& idx);
-// Ascending flat indices of every element with score <= cut and full-error change <= budget_left.
+// Rank keys (ctq/kernels/flip_score.hpp: by score, ties by index) of the flips at flat indices idx,
+// and back from a key to its index.
+torch::Tensor flip_rank_keys(const FlipTerms& t, const torch::Tensor& idx);
+torch::Tensor flip_rank_key_index(const torch::Tensor& keys);
+// The flat indices of every element with score <= cut and full-error change <= budget_left:
+// ascending on the CPU, in no particular order on CUDA (atomics; rank them by their keys).
 // expected: how many are likely (the output is sized for it, and sized again when more turn up).
 torch::Tensor flip_select(const FlipTerms& t, float cut, float budget_left, int64_t expected);
 // The k-th smallest of the F32 vector x (k = 1: its minimum), as a one-element tensor on x's

@@ -231,19 +231,16 @@ private:
     // change fits in what is left of the budget, best first: scores and flat indices. Beyond
     // kExactSelect elements a full top-k costs more than the rest of a round, so a threshold is
     // read off a strided sample (its k-th smallest score, set to pass ~1.25 batches) and only
-    // the elements under it are ranked. Deterministic: the sample, an ascending pool and a
-    // stable sort.
+    // the elements under it are ranked. Deterministic: the sample, and a pool ranked by keys
+    // (score, then index) whatever order top-k or the select's atomics left it in.
     std::pair<torch::Tensor, torch::Tensor> most_improving(float budget_left) const {
         const auto t = terms();
         const int64_t n = s_.delta.numel(), want = std::min(batch_, n);
-        torch::Tensor pool, scores;  // flat indices of the elements to rank, ascending; their scores
+        torch::Tensor pool;  // flat indices of the elements to rank
         if (n <= kExactSelect) {
             const auto score = flip_scores(t, 1, budget_left);
             auto [values, order] = torch::topk(score, want, 0, /*largest=*/false);
-            // In index order, so that the stable sort below breaks ties the same way every run
-            // whatever order top-k left them in.
-            pool = std::get<0>(order.masked_select(values < 0).sort());
-            scores = score.index_select(0, pool);
+            pool = order.masked_select(values < 0);
         } else {
             const int64_t stride = n / kExactSelect;
             const auto sample = flip_scores(t, stride, budget_left);
@@ -252,11 +249,10 @@ private:
             const auto cut = std::min(fetch({kth_smallest(sample, rank)})[0],
                                       -static_cast<double>(std::numeric_limits<float>::min()));
             pool = flip_select(t, static_cast<float>(cut), budget_left, want * 3 / 2 + 1024);
-            scores = flip_scores_at(t, pool);
         }
-        const auto [sorted, perm] = torch::sort(scores, /*stable=*/true, 0, /*descending=*/false);
-        const int64_t take = std::min(want, sorted.numel());
-        return {sorted.narrow(0, 0, take), pool.index_select(0, perm.narrow(0, 0, take))};
+        const auto keys = std::get<0>(flip_rank_keys(t, pool).sort());
+        const auto best = flip_rank_key_index(keys.narrow(0, 0, std::min(want, keys.numel())));
+        return {flip_scores_at(t, best), best};
     }
 
     // G = U_k P V_k^T, the cheaper association first (the k x k factor meets the shorter side).

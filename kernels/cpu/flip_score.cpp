@@ -25,6 +25,13 @@ void flip_scores_at_cpu(const FlipScoreInputs& in, const int64_t* idx, int64_t c
     });
 }
 
+void flip_rank_keys_cpu(const FlipScoreInputs& in, const int64_t* idx, int64_t count, int64_t* keys) {
+    parallel_for(count, 1, [&](int64_t begin, int64_t end) {
+        float dfull;
+        for (int64_t j = begin; j < end; ++j) keys[j] = flip_rank_key(flip_score(in, idx[j], &dfull), idx[j]);
+    });
+}
+
 // Each chunk collects its hits, then they are concatenated in chunk order: ascending overall.
 int64_t flip_select_cpu(const FlipScoreInputs& in, float cut, float budget_left, int64_t* out, int64_t capacity) {
     const int64_t n = in.rows * in.cols;

@@ -27,6 +27,13 @@ __global__ void scores_at_kernel(FlipScoreInputs in, const int64_t* idx, int64_t
     }
 }
 
+__global__ void rank_keys_kernel(FlipScoreInputs in, const int64_t* idx, int64_t count, int64_t* keys) {
+    for (int64_t j = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; j < count; j += int64_t(gridDim.x) * blockDim.x) {
+        float dfull;
+        keys[j] = flip_rank_key(flip_score(in, idx[j], &dfull), idx[j]);
+    }
+}
+
 // One pass; a warp claims room for its hits with one atomic (the order across warps is the
 // atomics', which is why the caller sorts).
 __global__ void select_kernel(FlipScoreInputs in, float cut, float budget_left, int64_t* out, int64_t capacity,
@@ -128,6 +135,12 @@ void flip_scores_cuda(const FlipScoreInputs& in, int64_t stride, int64_t count, 
 void flip_scores_at_cuda(const FlipScoreInputs& in, const int64_t* idx, int64_t count, float* out, void* stream) {
     if (count <= 0) return;
     scores_at_kernel<<<int8_grid_for(count, kThreads), kThreads, 0, int8_stream(stream)>>>(in, idx, count, out);
+    CTQ_INT8_CUDA(cudaGetLastError());
+}
+
+void flip_rank_keys_cuda(const FlipScoreInputs& in, const int64_t* idx, int64_t count, int64_t* keys, void* stream) {
+    if (count <= 0) return;
+    rank_keys_kernel<<<int8_grid_for(count, kThreads), kThreads, 0, int8_stream(stream)>>>(in, idx, count, keys);
     CTQ_INT8_CUDA(cudaGetLastError());
 }
 

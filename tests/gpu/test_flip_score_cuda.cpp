@@ -1,6 +1,6 @@
 // GPU machine only: the flip-score CUDA kernels give the CPU twin's bits (dense, strided and
-// at-index scores, BF16 and F32 G) and select the same set with the same count, also when the
-// count overflows the output (then: a duplicate-free subset of the CPU's set).
+// at-index scores and rank keys, BF16 and F32 G) and select the same set with the same count,
+// also when the count overflows the output (then: a duplicate-free subset of the CPU's set).
 #include "flip_score_fixture.hpp"
 
 #include <cuda_runtime.h>
@@ -76,6 +76,13 @@ TEST_CASE("flip scores on CUDA: the CPU twin's bits") {
             kern::flip_scores_at_cuda(dev.inputs(s, bf16), didx.ptr, static_cast<int64_t>(idx.size()), out.ptr, nullptr);
             CUDA_OK(cudaDeviceSynchronize());
             CHECK(same_bits(out.host(), cpu));
+            std::vector<int64_t> keys(idx.size());
+            kern::flip_rank_keys_cpu(s.inputs(bf16), idx.data(), static_cast<int64_t>(idx.size()), keys.data());
+            Buffer<int64_t> dkeys(idx.size());
+            kern::flip_rank_keys_cuda(dev.inputs(s, bf16), didx.ptr, static_cast<int64_t>(idx.size()), dkeys.ptr,
+                                      nullptr);
+            CUDA_OK(cudaDeviceSynchronize());
+            CHECK(dkeys.host() == keys);
         }
     }
 }

@@ -13,6 +13,7 @@
 
 #include <ctq/kernels/half.hpp>
 #include <ctq/kernels/hd.hpp>
+#include <ctq/kernels/kth_smallest.hpp>
 
 #include <cstdint>
 
@@ -64,6 +65,16 @@ CTQ_HD float flip_score(const FlipScoreInputs& in, int64_t i, float* dfull) {
     return flip_score_of(in, in.delta[i], in.err[i], g, in.row_norm2[i / in.cols], in.col_norm2[i % in.cols], dfull);
 }
 
+// A flip's rank key (flat index i < 2^32): ascending keys order flips by score, ties by index,
+// so one sort of the keys ranks a pool of candidates whatever order it was found in. Why: the
+// search used to sort the pool's indices, then its scores (stable) and gather: two radix sorts a
+// round where one does.
+CTQ_HD int64_t flip_rank_key(float score, int64_t i) {
+    const int64_t order = static_cast<int64_t>(float_order_key(f32_bits(score))) - (int64_t(1) << 31);
+    return order * (int64_t(1) << 32) + i;
+}
+CTQ_HD int64_t flip_rank_key_index(int64_t key) { return key & 0xffffffffLL; }
+
 // Dense scores of elements i = j stride, j in [0, count): the score, or 0 where dfull > budget_left.
 void flip_scores_cpu(const FlipScoreInputs& in, int64_t stride, int64_t count, float budget_left, float* out);
 void flip_scores_cuda(const FlipScoreInputs& in, int64_t stride, int64_t count, float budget_left, float* out,
@@ -71,6 +82,9 @@ void flip_scores_cuda(const FlipScoreInputs& in, int64_t stride, int64_t count, 
 // Scores (unmasked) at flat indices: out[j] = score(idx[j]).
 void flip_scores_at_cpu(const FlipScoreInputs& in, const int64_t* idx, int64_t count, float* out);
 void flip_scores_at_cuda(const FlipScoreInputs& in, const int64_t* idx, int64_t count, float* out, void* stream);
+// Rank keys of the flips at flat indices: keys[j] = flip_rank_key(score(idx[j]), idx[j]).
+void flip_rank_keys_cpu(const FlipScoreInputs& in, const int64_t* idx, int64_t count, int64_t* keys);
+void flip_rank_keys_cuda(const FlipScoreInputs& in, const int64_t* idx, int64_t count, int64_t* keys, void* stream);
 // Every flat index with score <= cut and dfull <= budget_left. CPU: the first min(found, capacity)
 // in ascending order, returns found. CUDA: min(found, capacity) of them in no particular order
 // (atomics; the caller sorts), found written to *found_device; no wait for the device inside.
