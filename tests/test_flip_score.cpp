@@ -39,27 +39,34 @@ TEST_CASE("flip scores: the float twin is the formula, to float rounding") {
     }
 }
 
-TEST_CASE("flip scores: stride and the budget mask; scores at indices are unmasked") {
-    const test::FlipState s(40, 25, 3);
+TEST_CASE("flip scores: the sample's runs, the budget mask; scores at indices are unmasked") {
+    const test::FlipState s(41, 25, 3);
     const auto in = s.inputs(true);
     const float budget = 2e-5f;
-    const int64_t n = s.rows * s.cols, stride = 7, count = (n + stride - 1) / stride;
-    std::vector<float> strided(static_cast<size_t>(count));
-    kern::flip_scores_cpu(in, stride, count, budget, strided.data());
-    std::vector<int64_t> idx;
-    for (int64_t j = 0; j < count; ++j) idx.push_back(j * stride);
-    std::vector<float> at(idx.size());
-    kern::flip_scores_at_cpu(in, idx.data(), count, at.data());
-    int masked = 0;
-    for (int64_t j = 0; j < count; ++j) {
-        float dfull;
-        const float s_j = kern::flip_score(in, j * stride, &dfull);
-        CHECK(at[j] == s_j);
-        CHECK(strided[j] == (dfull > budget ? 0.0f : s_j));
-        masked += dfull > budget;
+    // 1025 elements; stride 1: all of them; 7: 19 runs of 8 at 0, 56, ..., 1008; 16: 9 runs at 0,
+    // 128, ..., 1024, the last one a single element.
+    for (const int64_t stride : {int64_t(1), int64_t(7), int64_t(16)}) {
+        const int64_t n = s.rows * s.cols, count = kern::flip_sample_count(n, stride);
+        std::vector<int64_t> idx;
+        for (int64_t start = 0; start < n; start += 8 * stride)
+            for (int64_t i = start; i < std::min(n, start + 8); ++i) idx.push_back(i);
+        CAPTURE(stride);
+        REQUIRE(static_cast<int64_t>(idx.size()) == count);
+        for (int64_t j = 0; j < count; ++j) CHECK(kern::flip_sample_index(j, stride) == idx[j]);
+        std::vector<float> sample(static_cast<size_t>(count)), at(idx.size());
+        kern::flip_scores_cpu(in, stride, count, budget, sample.data());
+        kern::flip_scores_at_cpu(in, idx.data(), count, at.data());
+        int masked = 0;
+        for (int64_t j = 0; j < count; ++j) {
+            float dfull;
+            const float s_j = kern::flip_score(in, idx[j], &dfull);
+            CHECK(at[j] == s_j);
+            CHECK(sample[j] == (dfull > budget ? 0.0f : s_j));
+            masked += dfull > budget;
+        }
+        CHECK(masked > 0);
+        CHECK(masked < count);
     }
-    CHECK(masked > 0);
-    CHECK(masked < count);
 }
 
 TEST_CASE("flip select: every element under the cut and within the budget, ascending; capacity truncates") {

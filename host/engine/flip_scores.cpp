@@ -33,7 +33,7 @@ bool on_cuda(const FlipTerms& t) { return on_cuda(t.delta); }
 }  // namespace
 
 torch::Tensor flip_scores(const FlipTerms& t, int64_t stride, float budget_left) {
-    const int64_t n = t.delta.numel(), count = (n + stride - 1) / stride;
+    const int64_t count = kern::flip_sample_count(t.delta.numel(), stride);
     auto out = torch::empty({count}, t.delta.options());
     const auto in = inputs_of(t);
     if (on_cuda(t)) {

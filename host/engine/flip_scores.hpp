@@ -17,7 +17,8 @@ struct FlipTerms {
     double c_g = 0, c_self = 0, c_full = 0;
 };
 
-// Scores of elements 0, stride, 2 stride, ...; 0 where the full-error change exceeds budget_left.
+// Scores of the sample at this stride (ctq/kernels/flip_score.hpp: runs of 8 elements, one every
+// 8 stride; stride 1: all); 0 where the full-error change exceeds budget_left.
 torch::Tensor flip_scores(const FlipTerms& t, int64_t stride, float budget_left);
 // Scores (unmasked) of the flat indices idx (int64).
 torch::Tensor flip_scores_at(const FlipTerms& t, const torch::Tensor& idx);

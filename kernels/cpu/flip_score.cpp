@@ -12,7 +12,7 @@ void flip_scores_cpu(const FlipScoreInputs& in, int64_t stride, int64_t count, f
     parallel_for(count, 1, [&](int64_t begin, int64_t end) {
         for (int64_t j = begin; j < end; ++j) {
             float dfull;
-            const float s = flip_score(in, j * stride, &dfull);
+            const float s = flip_score(in, flip_sample_index(j, stride), &dfull);
             out[j] = dfull > budget_left ? 0.0f : s;
         }
     });

@@ -15,7 +15,7 @@ constexpr int kThreads = 256;
 __global__ void scores_kernel(FlipScoreInputs in, int64_t stride, int64_t count, float budget_left, float* out) {
     for (int64_t j = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; j < count; j += int64_t(gridDim.x) * blockDim.x) {
         float dfull;
-        const float s = flip_score(in, j * stride, &dfull);
+        const float s = flip_score(in, flip_sample_index(j, stride), &dfull);
         out[j] = dfull > budget_left ? 0.0f : s;
     }
 }

@@ -75,7 +75,22 @@ CTQ_HD int64_t flip_rank_key(float score, int64_t i) {
 }
 CTQ_HD int64_t flip_rank_key_index(int64_t key) { return key & 0xffffffffLL; }
 
-// Dense scores of elements i = j stride, j in [0, count): the score, or 0 where dfull > budget_left.
+// The search's sample of a large layer's scores: runs of kFlipSampleRun consecutive elements,
+// one run every kFlipSampleRun * stride elements (stride 1: every element). Why runs: the GPU
+// reads memory in 32-byte sectors, so single elements stride apart cost a sector each of G,
+// delta and e (~100 bytes a sample) where a run of 8 shares them.
+constexpr int64_t kFlipSampleRun = 8;
+CTQ_HD int64_t flip_sample_index(int64_t j, int64_t stride) {
+    return (j / kFlipSampleRun) * kFlipSampleRun * stride + j % kFlipSampleRun;
+}
+// How many sample elements a layer of n elements has at this stride.
+CTQ_HD int64_t flip_sample_count(int64_t n, int64_t stride) {
+    const int64_t runs = n / (kFlipSampleRun * stride), rest = n - runs * kFlipSampleRun * stride;
+    return runs * kFlipSampleRun + (rest < kFlipSampleRun ? rest : kFlipSampleRun);
+}
+
+// Scores of the sample elements i = flip_sample_index(j, stride), j in [0, count): the score, or 0
+// where dfull > budget_left.
 void flip_scores_cpu(const FlipScoreInputs& in, int64_t stride, int64_t count, float budget_left, float* out);
 void flip_scores_cuda(const FlipScoreInputs& in, int64_t stride, int64_t count, float budget_left, float* out,
                       void* stream);
