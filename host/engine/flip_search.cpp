@@ -232,8 +232,7 @@ private:
     // kExactSelect elements a full top-k costs more than the rest of a round, so a threshold is
     // read off a sample of 1 in stride elements (its k-th smallest score, set to pass ~1.25
     // batches) and only the elements under it are ranked. Deterministic: the sample, and a pool
-    // ranked by keys
-    // (score, then index) whatever order top-k or the select's atomics left it in.
+    // ranked by keys (score, then index) whatever order top-k or the select's atomics left it in.
     std::pair<torch::Tensor, torch::Tensor> most_improving(float budget_left) const {
         const auto t = terms();
         const int64_t n = s_.delta.numel(), want = std::min(batch_, n);
