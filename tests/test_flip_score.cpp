@@ -120,9 +120,22 @@ TEST_CASE("flip rank keys: sorted keys order flips by score, ties by index, and 
     });
     CHECK(by_key == expect);
     for (size_t j = 0; j < keys.size(); ++j) CHECK(kern::flip_rank_key_index(keys[j]) == index_of(j));
-    std::vector<int64_t> twin(idx.size());
-    kern::flip_rank_keys_cpu(in, idx.data(), static_cast<int64_t>(idx.size()), twin.data());
     std::vector<float> unmasked(idx.size());
     kern::flip_scores_at_cpu(in, idx.data(), static_cast<int64_t>(idx.size()), unmasked.data());
-    for (size_t j = 0; j < idx.size(); ++j) CHECK(twin[j] == kern::flip_rank_key(unmasked[j], idx[j]));
+    // All slots, then the first 40 real and the rest placeholders that sort last and name element 0.
+    for (const int64_t valid : {int64_t(-1), int64_t(40)}) {
+        std::vector<int64_t> twin(idx.size());
+        kern::flip_rank_keys_cpu(in, idx.data(), static_cast<int64_t>(idx.size()), valid < 0 ? nullptr : &valid,
+                                 twin.data());
+        for (size_t j = 0; j < idx.size(); ++j) {
+            CAPTURE(j);
+            if (valid < 0 || static_cast<int64_t>(j) < valid) {
+                CHECK(twin[j] == kern::flip_rank_key(unmasked[j], idx[j]));
+            } else {
+                CHECK(twin[j] == kern::kFlipRankNone);
+                CHECK(twin[j] > kern::flip_rank_key(std::numeric_limits<float>::infinity(), (int64_t(1) << 32) - 1));
+                CHECK(kern::flip_rank_key_index(twin[j]) == 0);
+            }
+        }
+    }
 }

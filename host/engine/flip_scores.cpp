@@ -61,44 +61,46 @@ torch::Tensor flip_scores_at(const FlipTerms& t, const torch::Tensor& idx) {
     return out;
 }
 
-torch::Tensor flip_rank_keys(const FlipTerms& t, const torch::Tensor& idx) {
+torch::Tensor flip_rank_keys(const FlipTerms& t, const torch::Tensor& idx, const torch::Tensor& valid) {
     const auto index = idx.contiguous();
     TORCH_CHECK(t.delta.numel() <= (int64_t(1) << 32), "flip rank keys: a layer of at most 2^32 elements");
+    TORCH_CHECK(!valid.defined() || (valid.scalar_type() == torch::kInt64 && valid.device() == idx.device()),
+                "flip rank keys: the valid count is an int64 scalar on the indices' device");
     auto keys = torch::empty({index.numel()}, index.options());
     const auto in = inputs_of(t);
+    const int64_t* count = valid.defined() ? valid.data_ptr<int64_t>() : nullptr;
     if (on_cuda(t)) {
 #ifdef CTQ_HAVE_CUDA
-        kern::flip_rank_keys_cuda(in, index.data_ptr<int64_t>(), index.numel(), keys.data_ptr<int64_t>(),
+        kern::flip_rank_keys_cuda(in, index.data_ptr<int64_t>(), index.numel(), count, keys.data_ptr<int64_t>(),
                                   torch_stream(keys.device()));
 #endif
         return keys;
     }
-    kern::flip_rank_keys_cpu(in, index.data_ptr<int64_t>(), index.numel(), keys.data_ptr<int64_t>());
+    kern::flip_rank_keys_cpu(in, index.data_ptr<int64_t>(), index.numel(), count, keys.data_ptr<int64_t>());
     return keys;
 }
 
 torch::Tensor flip_rank_key_index(const torch::Tensor& keys) { return keys.bitwise_and(int64_t(0xffffffff)); }
 
-torch::Tensor flip_select(const FlipTerms& t, float cut, float budget_left, int64_t expected) {
+FlipPool flip_select(const FlipTerms& t, const torch::Tensor& cut, float budget_left, int64_t slots) {
     const auto in = inputs_of(t);
     const auto long_opts = t.delta.options().dtype(torch::kInt64);
-    for (int64_t capacity = std::max<int64_t>(expected, 1024);;) {
-        auto out = torch::empty({capacity}, long_opts);
-        int64_t found = 0;
-        if (on_cuda(t)) {
+    const auto cut_f32 = cut.to(torch::kFloat32).contiguous();
+    FlipPool pool;
+    pool.slots = slots;
+    pool.idx = torch::empty({slots}, long_opts);
+    if (on_cuda(t)) {
 #ifdef CTQ_HAVE_CUDA
-            auto count = torch::empty({1}, long_opts);
-            kern::flip_select_cuda(in, cut, budget_left, out.data_ptr<int64_t>(), capacity, count.data_ptr<int64_t>(),
-                                   torch_stream(out.device()));
-            found = static_cast<int64_t>(fetch({count})[0]);
-            if (found <= capacity) return out.narrow(0, 0, found);
+        pool.found = torch::empty({}, long_opts);
+        kern::flip_select_cuda(in, cut_f32.data_ptr<float>(), budget_left, pool.idx.data_ptr<int64_t>(), slots,
+                               pool.found.data_ptr<int64_t>(), torch_stream(pool.idx.device()));
 #endif
-        } else {
-            found = kern::flip_select_cpu(in, cut, budget_left, out.data_ptr<int64_t>(), capacity);
-            if (found <= capacity) return out.narrow(0, 0, found);
-        }
-        capacity = found;
+        return pool;
     }
+    const int64_t found =
+        kern::flip_select_cpu(in, cut_f32.item<float>(), budget_left, pool.idx.data_ptr<int64_t>(), slots);
+    pool.found = torch::scalar_tensor(found, long_opts);
+    return pool;
 }
 
 torch::Tensor kth_smallest(const torch::Tensor& x, int64_t k) {

@@ -23,13 +23,20 @@ torch::Tensor flip_scores(const FlipTerms& t, int64_t stride, float budget_left)
 // Scores (unmasked) of the flat indices idx (int64).
 torch::Tensor flip_scores_at(const FlipTerms& t, const torch::Tensor& idx);
 // Rank keys (ctq/kernels/flip_score.hpp: by score, ties by index) of the flips at flat indices idx,
-// and back from a key to its index.
-torch::Tensor flip_rank_keys(const FlipTerms& t, const torch::Tensor& idx);
+// the first `valid` of them (an int64 scalar on idx's device; undefined: all), the rest
+// kern::kFlipRankNone; and back from a key to its index.
+torch::Tensor flip_rank_keys(const FlipTerms& t, const torch::Tensor& idx, const torch::Tensor& valid);
 torch::Tensor flip_rank_key_index(const torch::Tensor& keys);
-// The flat indices of every element with score <= cut and full-error change <= budget_left:
-// ascending on the CPU, in no particular order on CUDA (atomics; rank them by their keys).
-// expected: how many are likely (the output is sized for it, and sized again when more turn up).
-torch::Tensor flip_select(const FlipTerms& t, float cut, float budget_left, int64_t expected);
+// A pool of candidate flips: `slots` flat indices, of which the first `found` are candidates
+// (an int64 scalar on the device, so that nothing waits for it); found > slots: it overflowed.
+struct FlipPool {
+    torch::Tensor idx, found;
+    int64_t slots = 0;
+};
+// The flat indices of every element with score <= cut (an F32 scalar on the device) and
+// full-error change <= budget_left, in a pool of `slots` slots: ascending on the CPU, in no
+// particular order on CUDA (atomics; rank them by their keys). No wait for the device.
+FlipPool flip_select(const FlipTerms& t, const torch::Tensor& cut, float budget_left, int64_t slots);
 // The k-th smallest of the F32 vector x (k = 1: its minimum), as a one-element tensor on x's
 // device, by the radix select of ctq/kernels/kth_smallest.hpp (CUDA or its CPU twin, same bits).
 torch::Tensor kth_smallest(const torch::Tensor& x, int64_t k);

@@ -126,27 +126,41 @@ struct Objective {
 };
 
 // The ranked batch's running sums on the host, from one copy: a retried prefix then needs no
-// reduction on the device, and the budget's prefix no scan there either.
+// reduction on the device, and the budget's prefix no scan there either. The same copy brings the
+// pool's count, so that selecting the batch never waited for the device.
 struct BatchPrefix {
     std::vector<double> full_change;  // ||E||^2's change if the first i+1 flips are taken
     std::vector<double> score;        // their summed scores (the predicted change of the objective)
+    int64_t found = 0;                // candidates the pool holds (more than its slots: it overflowed)
+    int64_t candidates = 0;           // the batch's real flips: min(its length, found)
     int64_t affordable = 0;           // the longest prefix that keeps ||E||^2 within the budget
 
-    BatchPrefix(const torch::Tensor& df, const torch::Tensor& scores, double f2, double budget) {
-        const auto host = torch::stack({df, scores.to(torch::kFloat64)}).to(torch::kCPU);
+    BatchPrefix(const torch::Tensor& df, const torch::Tensor& scores, const torch::Tensor& pool_found, double f2,
+                double budget) {
         const int64_t n = df.numel();
+        const auto host =
+            torch::cat({df, scores.to(torch::kFloat64), pool_found.to(torch::kFloat64).reshape({1})}).to(torch::kCPU);
         const double* d = host.data_ptr<double>();
         const double* s = d + n;
-        full_change.resize(static_cast<size_t>(n));
-        score.resize(static_cast<size_t>(n));
+        found = static_cast<int64_t>(d[2 * n]);
+        candidates = std::min(n, found);
+        full_change.resize(static_cast<size_t>(candidates));
+        score.resize(static_cast<size_t>(candidates));
         double df_sum = 0, score_sum = 0;
-        affordable = n;
-        for (int64_t i = 0; i < n; ++i) {
+        affordable = candidates;
+        for (int64_t i = 0; i < candidates; ++i) {
             full_change[i] = df_sum += d[i];
             score[i] = score_sum += s[i];
-            if (affordable == n && !(df_sum + f2 <= budget)) affordable = i;
+            if (affordable == candidates && !(df_sum + f2 <= budget)) affordable = i;
         }
     }
+};
+
+// The batch a round tries: the best flips of the pool, best first (past `found` in the pool they
+// are placeholders that name element 0).
+struct RankedBatch {
+    torch::Tensor scores, order, found;
+    int64_t slots = 0;  // the pool's room: found beyond it means the ranking missed candidates
 };
 
 class Search {
@@ -173,19 +187,22 @@ public:
         clock_.lap(nullptr);
         if (index > 0 && index % kRefreshEvery == 0) refresh(index % kProjectEvery == 0);
         clock_.lap(&ms_.gemm_seconds);
-        const auto [best, order] = most_improving(static_cast<float>(budget_ - f2_));
-        const int64_t candidates = best.numel();
-        if (candidates == 0) {
+        const float budget_left = static_cast<float>(budget_ - f2_);
+        for (int64_t room = 0;;) {  // a pool that overflowed is selected again with room for all
+            const auto batch = most_improving(budget_left, room);
+            const auto [d_all, df_all] = gather_moves(batch.order, s_.delta, s_.e);
+            const BatchPrefix prefix(df_all, batch.scores, batch.found, f2_, budget_);
+            if (prefix.found > batch.slots) {
+                room = prefix.found;
+                continue;
+            }
             clock_.lap(&ms_.select_seconds);
-            return anneal();
+            if (prefix.candidates == 0) return anneal();
+            if (prefix.affordable < prefix.candidates) tighten();
+            const bool go_on = take_batch(prefix, d_all, batch.order);
+            clock_.lap(&ms_.update_seconds);
+            return go_on;
         }
-        const auto [d_all, df_all] = gather_moves(order, s_.delta, s_.e);
-        const BatchPrefix prefix(df_all, best, f2_, budget_);
-        clock_.lap(&ms_.select_seconds);
-        if (prefix.affordable < candidates) tighten();
-        const bool go_on = take_batch(prefix, d_all, order, candidates);
-        clock_.lap(&ms_.update_seconds);
-        return go_on;
     }
 
     double weight() const { return objective_.weight; }
@@ -233,26 +250,26 @@ private:
     // read off a sample of 1 in stride elements (its k-th smallest score, set to pass ~1.25
     // batches) and only the elements under it are ranked. Deterministic: the sample, and a pool
     // ranked by keys (score, then index) whatever order top-k or the select's atomics left it in.
-    std::pair<torch::Tensor, torch::Tensor> most_improving(float budget_left) const {
+    RankedBatch most_improving(float budget_left, int64_t room) const {
         const auto t = terms();
         const int64_t n = s_.delta.numel(), want = std::min(batch_, n);
-        torch::Tensor pool;  // flat indices of the elements to rank
+        FlipPool pool;
         if (n <= kExactSelect) {
             const auto score = flip_scores(t, 1, budget_left);
+            // Ascending, so the improving ones (score < 0) come first, ties in whatever order.
             auto [values, order] = torch::topk(score, want, 0, /*largest=*/false);
-            pool = order.masked_select(values < 0);
+            pool = {order, values.lt(0).sum(), want};
         } else {
             const int64_t stride = n / kExactSelect;
             const auto sample = flip_scores(t, stride, budget_left);
             const int64_t rank = std::min<int64_t>(sample.numel(), (want * 5 / 4) / stride + 16);
             // Below zero, so that score <= cut also says "improving".
-            const auto cut = std::min(fetch({kth_smallest(sample, rank)})[0],
-                                      -static_cast<double>(std::numeric_limits<float>::min()));
-            pool = flip_select(t, static_cast<float>(cut), budget_left, want * 3 / 2 + 1024);
+            const auto cut = kth_smallest(sample, rank).clamp_max(-std::numeric_limits<float>::min());
+            pool = flip_select(t, cut, budget_left, std::max(room, want * 3 / 2 + 1024));
         }
-        const auto keys = std::get<0>(flip_rank_keys(t, pool).sort());
+        const auto keys = std::get<0>(flip_rank_keys(t, pool.idx, pool.found).sort());
         const auto best = flip_rank_key_index(keys.narrow(0, 0, std::min(want, keys.numel())));
-        return {flip_scores_at(t, best), best};
+        return {flip_scores_at(t, best), best, pool.found, pool.slots};
     }
 
     // G = U_k P V_k^T, the cheaper association first (the k x k factor meets the shorter side).
@@ -326,9 +343,8 @@ private:
     // Applies the best prefix of the affordable most improving flips whose exact effect lowers
     // the objective: flips interact, so a rejected batch is retried shorter (same scores, no
     // ranking GEMM). d_all, order: the batch's moves and flat indices.
-    bool take_batch(const BatchPrefix& prefix, const torch::Tensor& d_all, const torch::Tensor& order,
-                    int64_t candidates) {
-        const int64_t affordable = prefix.affordable;
+    bool take_batch(const BatchPrefix& prefix, const torch::Tensor& d_all, const torch::Tensor& order) {
+        const int64_t affordable = prefix.affordable, candidates = prefix.candidates;
         for (int64_t keep = affordable; keep > 0; keep = keep > 1 ? std::max<int64_t>(1, keep / 4) : 0) {
             if (keep < affordable) ++ms_.retries;
             const auto sel = order.narrow(0, 0, keep), d_sel = d_all.narrow(0, 0, keep);

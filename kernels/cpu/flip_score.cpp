@@ -25,10 +25,13 @@ void flip_scores_at_cpu(const FlipScoreInputs& in, const int64_t* idx, int64_t c
     });
 }
 
-void flip_rank_keys_cpu(const FlipScoreInputs& in, const int64_t* idx, int64_t count, int64_t* keys) {
+void flip_rank_keys_cpu(const FlipScoreInputs& in, const int64_t* idx, int64_t count, const int64_t* valid,
+                        int64_t* keys) {
+    const int64_t real = valid ? std::clamp<int64_t>(*valid, 0, count) : count;
     parallel_for(count, 1, [&](int64_t begin, int64_t end) {
         float dfull;
-        for (int64_t j = begin; j < end; ++j) keys[j] = flip_rank_key(flip_score(in, idx[j], &dfull), idx[j]);
+        for (int64_t j = begin; j < end; ++j)
+            keys[j] = j < real ? flip_rank_key(flip_score(in, idx[j], &dfull), idx[j]) : kFlipRankNone;
     });
 }
 

@@ -27,17 +27,20 @@ __global__ void scores_at_kernel(FlipScoreInputs in, const int64_t* idx, int64_t
     }
 }
 
-__global__ void rank_keys_kernel(FlipScoreInputs in, const int64_t* idx, int64_t count, int64_t* keys) {
+__global__ void rank_keys_kernel(FlipScoreInputs in, const int64_t* idx, int64_t count, const int64_t* valid,
+                                 int64_t* keys) {
+    const int64_t real = valid ? *valid : count;
     for (int64_t j = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; j < count; j += int64_t(gridDim.x) * blockDim.x) {
         float dfull;
-        keys[j] = flip_rank_key(flip_score(in, idx[j], &dfull), idx[j]);
+        keys[j] = j < real ? flip_rank_key(flip_score(in, idx[j], &dfull), idx[j]) : kFlipRankNone;
     }
 }
 
 // One pass; a warp claims room for its hits with one atomic (the order across warps is the
-// atomics', which is why the caller sorts).
-__global__ void select_kernel(FlipScoreInputs in, float cut, float budget_left, int64_t* out, int64_t capacity,
-                              unsigned long long* found) {
+// atomics', which is why the caller ranks by key).
+__global__ void select_kernel(FlipScoreInputs in, const float* cut_device, float budget_left, int64_t* out,
+                              int64_t capacity, unsigned long long* found) {
+    const float cut = *cut_device;
     const int64_t n = in.rows * in.cols;
     const int64_t step = int64_t(gridDim.x) * blockDim.x;
     const int lane = threadIdx.x & 31;
@@ -86,8 +89,9 @@ __device__ unsigned quad_hits(const FlipScoreInputs& in, int64_t q, int64_t quad
     return hits;
 }
 
-__global__ void select4_kernel(FlipScoreInputs in, float cut, float budget_left, int64_t* out, int64_t capacity,
-                               unsigned long long* found) {
+__global__ void select4_kernel(FlipScoreInputs in, const float* cut_device, float budget_left, int64_t* out,
+                               int64_t capacity, unsigned long long* found) {
+    const float cut = *cut_device;
     const int64_t quads = in.rows * in.cols / 4, quads_per_row = in.cols / 4;
     const int64_t step = int64_t(gridDim.x) * blockDim.x;
     const int lane = threadIdx.x & 31;
@@ -138,14 +142,16 @@ void flip_scores_at_cuda(const FlipScoreInputs& in, const int64_t* idx, int64_t 
     CTQ_INT8_CUDA(cudaGetLastError());
 }
 
-void flip_rank_keys_cuda(const FlipScoreInputs& in, const int64_t* idx, int64_t count, int64_t* keys, void* stream) {
+void flip_rank_keys_cuda(const FlipScoreInputs& in, const int64_t* idx, int64_t count, const int64_t* valid,
+                         int64_t* keys, void* stream) {
     if (count <= 0) return;
-    rank_keys_kernel<<<int8_grid_for(count, kThreads), kThreads, 0, int8_stream(stream)>>>(in, idx, count, keys);
+    rank_keys_kernel<<<int8_grid_for(count, kThreads), kThreads, 0, int8_stream(stream)>>>(in, idx, count, valid,
+                                                                                          keys);
     CTQ_INT8_CUDA(cudaGetLastError());
 }
 
-void flip_select_cuda(const FlipScoreInputs& in, float cut, float budget_left, int64_t* out, int64_t capacity,
-                      int64_t* found_device, void* stream) {
+void flip_select_cuda(const FlipScoreInputs& in, const float* cut_device, float budget_left, int64_t* out,
+                      int64_t capacity, int64_t* found_device, void* stream) {
     const cudaStream_t s = int8_stream(stream);
     CTQ_INT8_CUDA(cudaMemsetAsync(found_device, 0, sizeof(int64_t), s));
     const int64_t n = in.rows * in.cols;
@@ -154,10 +160,10 @@ void flip_select_cuda(const FlipScoreInputs& in, float cut, float budget_left, i
     auto* found = reinterpret_cast<unsigned long long*>(found_device);
     if (quads_fit(in)) {
         const unsigned blocks = int8_grid_for(std::min<int64_t>(n / 4, int64_t(132) * 8 * kThreads), kThreads);
-        select4_kernel<<<blocks, kThreads, 0, s>>>(in, cut, budget_left, out, capacity, found);
+        select4_kernel<<<blocks, kThreads, 0, s>>>(in, cut_device, budget_left, out, capacity, found);
     } else {
         const unsigned blocks = int8_grid_for(std::min<int64_t>(n, int64_t(132) * 16 * kThreads), kThreads);
-        select_kernel<<<blocks, kThreads, 0, s>>>(in, cut, budget_left, out, capacity, found);
+        select_kernel<<<blocks, kThreads, 0, s>>>(in, cut_device, budget_left, out, capacity, found);
     }
     CTQ_INT8_CUDA(cudaGetLastError());
 }

@@ -76,13 +76,18 @@ TEST_CASE("flip scores on CUDA: the CPU twin's bits") {
             kern::flip_scores_at_cuda(dev.inputs(s, bf16), didx.ptr, static_cast<int64_t>(idx.size()), out.ptr, nullptr);
             CUDA_OK(cudaDeviceSynchronize());
             CHECK(same_bits(out.host(), cpu));
-            std::vector<int64_t> keys(idx.size());
-            kern::flip_rank_keys_cpu(s.inputs(bf16), idx.data(), static_cast<int64_t>(idx.size()), keys.data());
-            Buffer<int64_t> dkeys(idx.size());
-            kern::flip_rank_keys_cuda(dev.inputs(s, bf16), didx.ptr, static_cast<int64_t>(idx.size()), dkeys.ptr,
-                                      nullptr);
-            CUDA_OK(cudaDeviceSynchronize());
-            CHECK(dkeys.host() == keys);
+            // All valid, and the first third valid by a count on the device.
+            for (const int64_t valid : {int64_t(-1), static_cast<int64_t>(idx.size() / 3)}) {
+                std::vector<int64_t> keys(idx.size());
+                const int64_t* on_host = valid < 0 ? nullptr : &valid;
+                kern::flip_rank_keys_cpu(s.inputs(bf16), idx.data(), static_cast<int64_t>(idx.size()), on_host,
+                                         keys.data());
+                Buffer<int64_t> dvalid(1, &valid), dkeys(idx.size());
+                kern::flip_rank_keys_cuda(dev.inputs(s, bf16), didx.ptr, static_cast<int64_t>(idx.size()),
+                                          valid < 0 ? nullptr : dvalid.ptr, dkeys.ptr, nullptr);
+                CUDA_OK(cudaDeviceSynchronize());
+                CHECK(dkeys.host() == keys);
+            }
         }
     }
 }
@@ -103,7 +108,8 @@ TEST_CASE("flip select on CUDA: the CPU twin's set and count, also past capacity
             REQUIRE(found > 4);
             for (const int64_t capacity : {n, found / 3}) {
                 Buffer<int64_t> out(static_cast<size_t>(capacity)), count(1);
-                kern::flip_select_cuda(dev.inputs(s, bf16), cut, budget, out.ptr, capacity, count.ptr, nullptr);
+                Buffer<float> dcut(1, &cut);
+                kern::flip_select_cuda(dev.inputs(s, bf16), dcut.ptr, budget, out.ptr, capacity, count.ptr, nullptr);
                 CUDA_OK(cudaDeviceSynchronize());
                 CHECK(count.host()[0] == found);
                 auto got = out.host();

@@ -74,6 +74,9 @@ CTQ_HD int64_t flip_rank_key(float score, int64_t i) {
     return order * (int64_t(1) << 32) + i;
 }
 CTQ_HD int64_t flip_rank_key_index(int64_t key) { return key & 0xffffffffLL; }
+// The key of a pool slot that holds no candidate: after every key of a score that is not NaN, and
+// naming element 0, so that whatever reads past the candidates reads inside the layer.
+constexpr int64_t kFlipRankNone = int64_t(0x7fffffff) << 32;
 
 // The search's sample of a large layer's scores: runs of kFlipSampleRun consecutive elements,
 // one run every kFlipSampleRun * stride elements (stride 1: every element). Why runs: the GPU
@@ -97,14 +100,19 @@ void flip_scores_cuda(const FlipScoreInputs& in, int64_t stride, int64_t count, 
 // Scores (unmasked) at flat indices: out[j] = score(idx[j]).
 void flip_scores_at_cpu(const FlipScoreInputs& in, const int64_t* idx, int64_t count, float* out);
 void flip_scores_at_cuda(const FlipScoreInputs& in, const int64_t* idx, int64_t count, float* out, void* stream);
-// Rank keys of the flips at flat indices: keys[j] = flip_rank_key(score(idx[j]), idx[j]).
-void flip_rank_keys_cpu(const FlipScoreInputs& in, const int64_t* idx, int64_t count, int64_t* keys);
-void flip_rank_keys_cuda(const FlipScoreInputs& in, const int64_t* idx, int64_t count, int64_t* keys, void* stream);
+// Rank keys of a pool of flips: keys[j] = flip_rank_key(score(idx[j]), idx[j]) for j < *valid
+// (all j when valid is null), kFlipRankNone past it (idx[j] not read there). valid: a host pointer
+// for the CPU twin, a device pointer for CUDA (a count the device wrote, read without a wait).
+void flip_rank_keys_cpu(const FlipScoreInputs& in, const int64_t* idx, int64_t count, const int64_t* valid,
+                        int64_t* keys);
+void flip_rank_keys_cuda(const FlipScoreInputs& in, const int64_t* idx, int64_t count, const int64_t* valid,
+                         int64_t* keys, void* stream);
 // Every flat index with score <= cut and dfull <= budget_left. CPU: the first min(found, capacity)
 // in ascending order, returns found. CUDA: min(found, capacity) of them in no particular order
-// (atomics; the caller sorts), found written to *found_device; no wait for the device inside.
+// (atomics; the caller ranks them by key), found written to *found_device, the cut read from
+// *cut_device (where the k-th smallest left it): no wait for the device inside.
 int64_t flip_select_cpu(const FlipScoreInputs& in, float cut, float budget_left, int64_t* out, int64_t capacity);
-void flip_select_cuda(const FlipScoreInputs& in, float cut, float budget_left, int64_t* out, int64_t capacity,
-                      int64_t* found_device, void* stream);
+void flip_select_cuda(const FlipScoreInputs& in, const float* cut_device, float budget_left, int64_t* out,
+                      int64_t capacity, int64_t* found_device, void* stream);
 
 }  // namespace ctq::kern
