@@ -1,6 +1,7 @@
 // GPU machine only: the flip-score CUDA kernels give the CPU twin's bits (dense, strided and
 // at-index scores and rank keys, BF16 and F32 G) and select the same set with the same count,
 // also when the count overflows the output (then: a duplicate-free subset of the CPU's set).
+#include "cuda_buffer.hpp"
 #include "flip_score_fixture.hpp"
 
 #include <cuda_runtime.h>
@@ -14,25 +15,7 @@ using namespace ctq;
 
 namespace {
 
-#define CUDA_OK(x) REQUIRE((x) == cudaSuccess)
-
-template <class T>
-struct Buffer {
-    T* ptr = nullptr;
-    size_t n;
-    explicit Buffer(size_t count, const T* from = nullptr) : n(count) {
-        CUDA_OK(cudaMalloc(&ptr, (n ? n : 1) * sizeof(T)));
-        if (from) CUDA_OK(cudaMemcpy(ptr, from, n * sizeof(T), cudaMemcpyHostToDevice));
-    }
-    Buffer(const Buffer&) = delete;
-    Buffer& operator=(const Buffer&) = delete;
-    ~Buffer() { cudaFree(ptr); }
-    std::vector<T> host() const {
-        std::vector<T> out(n);
-        CUDA_OK(cudaMemcpy(out.data(), ptr, n * sizeof(T), cudaMemcpyDeviceToHost));
-        return out;
-    }
-};
+using test::Buffer;
 
 struct OnDevice {
     Buffer<float> g, delta, err, ru, rv;

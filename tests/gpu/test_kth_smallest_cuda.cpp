@@ -1,6 +1,7 @@
 // GPU machine only: the k-th smallest CUDA radix select gives the CPU twin's bits, on the search's
 // sample size and on the hard cases (ties, signed zeros, infinities, one value, tiny inputs), and
 // leaves its scratch ready for the next call on the same stream.
+#include "cuda_buffer.hpp"
 #include "kth_smallest_fixture.hpp"
 
 #include <ctq/kernels/kth_smallest.hpp>
@@ -12,31 +13,23 @@
 
 using namespace ctq;
 
-#define CUDA_OK(x) REQUIRE((x) == cudaSuccess)
+using test::Buffer;
 
 TEST_CASE("k-th smallest: CUDA gives the CPU twin's bits") {
-    void* scratch = nullptr;
-    float* out = nullptr;
-    CUDA_OK(cudaMalloc(&scratch, kern::kth_smallest_scratch_bytes()));
-    CUDA_OK(cudaMalloc(&out, sizeof(float)));
+    Buffer<unsigned char> scratch(kern::kth_smallest_scratch_bytes());
+    Buffer<float> out(1);
     for (const int64_t n : {int64_t(1), int64_t(3), int64_t(777), int64_t(1) << 20, (int64_t(1) << 20) + 13}) {
         for (auto& c : test::kth_cases(n, 5)) {
-            float* x = nullptr;
-            CUDA_OK(cudaMalloc(&x, n * sizeof(float)));
-            CUDA_OK(cudaMemcpy(x, c.x.data(), n * sizeof(float), cudaMemcpyHostToDevice));
+            const Buffer<float> x(static_cast<size_t>(n), c.x.data());
             for (const int64_t k : test::kth_ranks(n)) {
                 CAPTURE(c.name);
                 CAPTURE(n);
                 CAPTURE(k);
-                kern::kth_smallest_cuda(x, n, k, out, scratch, nullptr);
-                float got = 0;
-                CUDA_OK(cudaMemcpy(&got, out, sizeof got, cudaMemcpyDeviceToHost));
+                kern::kth_smallest_cuda(x.ptr, n, k, out.ptr, scratch.ptr, nullptr);
+                const float got = out.host()[0];
                 const float want = kern::kth_smallest_cpu(c.x.data(), n, k);
                 CHECK(std::memcmp(&got, &want, sizeof got) == 0);
             }
-            cudaFree(x);
         }
     }
-    cudaFree(out);
-    cudaFree(scratch);
 }
