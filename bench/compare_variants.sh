@@ -42,7 +42,8 @@ for mode in ${MODES:-fp8}; do
         for var in "${variants[@]}"; do
             out=/tmp/ctq-bench/out_${mode}_${var//[=,]/_}.safetensors
             env ${var//,/ } python3 bench/tsrun.py $(ctq_for "$var") -i $M -o "$out" $flags --device cuda --manual_seed 1 > /tmp/run.log 2>&1
-            echo "$mode $var #$rep: $(grep -E 'Conversion complete' /tmp/run.log | cut -c1-8) s to the output, $(tail -1 /tmp/run.log)"
+            echo "$mode $var #$rep: $(grep -E 'Conversion complete' /tmp/run.log | cut -c1-8) s to the output, $(tail -1 /tmp/run.log);" \
+                "$(grep -oE '[0-9.]+ s flushing' /tmp/run.log)"
         done
     done
     first=/tmp/ctq-bench/out_${mode}_${variants[0]//[=,]/_}.safetensors

@@ -125,9 +125,12 @@ if has learned; then
         # Timed without the engine trace (it waits for the device at every phase); CTQ_BENCH_TRACE=1
         # adds an untimed traced run, CTQ_BENCH_BOUND=1 one with --subspace_bound (the certified floor).
         # CTQ_BENCH_REPS runs of ours (default 3): one H200 call varies by a few %, more between calls.
+        # They are the user's plain command, as the reference's is; a last run adds --report, which
+        # measures every layer against the original on the CPU (its cost is shown, not compared).
         for rep in $(seq "${CTQ_BENCH_REPS:-3}"); do
-            timed "ctq learned $mode --device cuda (#$rep)" "$CTQ" -i "$M" -o "$W/l.safetensors" $mode --device cuda --manual_seed 1 --report "$OUT/learned$tag.json" --no_progress ${CTQ_BENCH_LEARNED_FLAGS:-}
+            timed "ctq learned $mode --device cuda (#$rep)" "$CTQ" -i "$M" -o "$W/l.safetensors" $mode --device cuda --manual_seed 1 --no_progress ${CTQ_BENCH_LEARNED_FLAGS:-}
         done
+        timed "ctq learned $mode --device cuda --report" "$CTQ" -i "$M" -o "$W/l.safetensors" $mode --device cuda --manual_seed 1 --report "$OUT/learned$tag.json" --no_progress ${CTQ_BENCH_LEARNED_FLAGS:-}
         if [ "${CTQ_BENCH_TRACE:-0}" = 1 ]; then
             CTQ_ENGINE_TRACE=1 "$CTQ" -i "$M" -o "$W/t.safetensors" $mode --device cuda --manual_seed 1 --no_progress > "$OUT/ours_learned$tag.log" 2>&1
             grep "^\[engine\]" "$OUT/ours_learned$tag.log" | tail -1 | grep -o "run so far.*" | sed 's/^/  trace: /'

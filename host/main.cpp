@@ -28,5 +28,5 @@ int main(int argc, char** argv) {
     return rc;
 }
 #else
-int main(int argc, char** argv) { return ctq::run_app(argc, argv); }
+int main(int argc, char** argv) { return ctq::leave(ctq::run_app(argc, argv)); }
 #endif

@@ -151,6 +151,7 @@ int run_convert(const ConvertOptions& options, Registry& registry) {
         write_report(o.report, o, output, stats, seconds);
         std::printf("Report: %s\n", o.report.c_str());
     }
+    std::fflush(stdout);  // the lines appear when the run is done, not when the process ends
     return 0;
 }
 

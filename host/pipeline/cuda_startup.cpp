@@ -88,4 +88,10 @@ void finish_cuda_start() noexcept {
     if (done.valid()) done.wait();
 }
 
+bool cuda_started() noexcept {
+    Startup& s = startup();
+    std::lock_guard<std::mutex> lock(s.mu);
+    return s.done.valid();
+}
+
 }  // namespace ctq

@@ -20,4 +20,7 @@ unsigned long long cuda_free_bytes(int device);
 // which must not happen under a thread still initialising it (e.g. when the input is refused).
 void finish_cuda_start() noexcept;
 
+// Whether start_cuda() has been called for some device in this process.
+bool cuda_started() noexcept;
+
 }  // namespace ctq

@@ -260,6 +260,7 @@ bool GpuQuantizer::quantize(const LayoutOps& ops, const TensorInfo& info, Quanti
 
 std::string GpuQuantizer::summary() const {
     const Impl& m = *impl_;
+    if (m.on_gpu + m.on_cpu_while_starting == 0) return {};  // every layer learned: the engine's own
     const StagingRing* staging = m.ready && !m.done ? m.staging.get() : nullptr;  // else made or freed elsewhere
     const double read_waited = staging ? staging->seconds_waited() : m.read_waited;
     const size_t read_ahead = staging ? staging->tensors_read_ahead() : m.read_ahead;

@@ -37,7 +37,7 @@ public:
     // starting). q's buffers may be reused ones: all their bytes are written.
     bool quantize(const LayoutOps& ops, const TensorInfo& info, QuantizedLayer& q);
 
-    // One line for the run's time summary.
+    // One line for the run's time summary; empty when no layer was rounded here (all learned).
     std::string summary() const;
 
     static bool available();
