@@ -138,9 +138,9 @@ PreparedLayer LayerWorker::quantize(const PlannedTensor& t) {
         learned = engine().learn_rounding(ops, w, q, to_learned_options(options_), registry_, nullptr);
     }
     LayerOutcome& out = p.outcome;
-    std::vector<float> wq;
+    F32Pool::Lease wq;  // from the pool, as the weight: a fresh zero-filled layer each time cost page faults
     if (measure_ || t.corrected_bias) {
-        wq.resize(static_cast<size_t>(rows * cols));
+        wq = weights_.take(static_cast<size_t>(rows * cols));
         ops.dequantize(q, wq.data());
     }
     if (measure_) {
@@ -154,7 +154,7 @@ PreparedLayer LayerWorker::quantize(const PlannedTensor& t) {
         }
     }
     out.note = describe(t, learned);
-    if (t.corrected_bias) p.bias = corrected_bias(t, w, wq);
+    if (t.corrected_bias) p.bias = corrected_bias(t, w, wq.data());
     if (out.stats)
         out.stats->seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return p;
@@ -172,11 +172,11 @@ void LayerWorker::queue_outputs(const PlannedTensor& t, QuantizedLayer& q) {
 }
 
 std::vector<uint8_t> LayerWorker::corrected_bias(const PlannedTensor& t, const float* w,
-                                                 const std::vector<float>& wq) const {
+                                                 const float* wq) const {
     const TensorInfo& b = *t.corrected_bias;
     std::vector<float> bias(b.numel());
     to_f32(reader_.data(b), b.dtype, b.numel(), bias.data());
-    const auto c = calibration_->correction(w, wq.data(), t.input->shape[0], t.input->shape[1]);
+    const auto c = calibration_->correction(w, wq, t.input->shape[0], t.input->shape[1]);
     for (size_t i = 0; i < bias.size(); ++i) bias[i] -= c[i];
     std::vector<uint8_t> bytes(b.nbytes());
     from_f32(bias.data(), bias.size(), b.dtype, bytes.data());

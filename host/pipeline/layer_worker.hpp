@@ -75,7 +75,7 @@ private:
     PreparedLayer quantize(const PlannedTensor& t);
     bool quantize_on_gpu(const PlannedTensor& t, QuantizedLayer& q);
     void queue_outputs(const PlannedTensor& t, QuantizedLayer& q);
-    std::vector<uint8_t> corrected_bias(const PlannedTensor& t, const float* w, const std::vector<float>& wq) const;
+    std::vector<uint8_t> corrected_bias(const PlannedTensor& t, const float* w, const float* wq) const;
     std::string describe(const PlannedTensor& t, const std::optional<LearnedStats>& learned) const;
 };
 
