@@ -5,8 +5,10 @@
 
 Each file is the output of `ctq verify --orig MODEL --quant FILE` for one quantized file of the
 same model. Prints, per method, the subspace error and the full (relative weight) error of every
-layer divided by round-to-nearest's, and the worst and median of each.
+layer divided by round-to-nearest's, and the worst and median of each, and the layers above the
+issue's target of 0.6x (CTQ_TARGET overrides it) with their ratios.
 """
+import os
 import statistics
 import sys
 
@@ -46,6 +48,9 @@ def main():
         print(f"{name}: {len(common)} layers vs round-to-nearest: subspace median {statistics.median(sub):.3f}x "
               f"worst {max(sub):.3f}x best {min(sub):.3f}x; full median {statistics.median(full):.4f}x "
               f"worst {max(full):.4f}x")
+        target = float(os.environ.get("CTQ_TARGET", "0.6"))
+        above = [f"{k} {r:.3f}x" for k, r in zip(common, sub) if r > target]
+        print(f"{name}: {len(above)} of {len(common)} layers above {target}x: {', '.join(above)}")
 
 
 if __name__ == "__main__":
