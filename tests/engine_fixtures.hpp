@@ -2,6 +2,7 @@
 // reference's per-row math) and the structured weights of ../shared/golden/make_fixture.py.
 #pragma once
 
+#include "engine/problem.hpp"
 #include "plugins/registry.hpp"
 #include "quant/layout_ops.hpp"
 
@@ -113,6 +114,28 @@ inline LayoutOps row_int8_ops(const std::string& name) {
 
 inline std::filesystem::path plugin_file(const char* name) {
     return std::filesystem::path(CTQ_BINARY_DIR) / "bin" / "plugins" / name;
+}
+
+inline torch::Tensor orthonormal(int64_t rows, int64_t k) {
+    return std::get<0>(torch::linalg_qr(torch::randn({rows, k})));
+}
+
+// A search problem on a uniform grid with one step per row (INT8 per row: step = amax / 127),
+// RTN ties to lo, in the subspace spanned by the columns of u and v.
+inline engine::RoundingProblem grid_problem(const torch::Tensor& w, const torch::Tensor& step,
+                                            const torch::Tensor& u, const torch::Tensor& v) {
+    const auto squares = [](const torch::Tensor& t) { return t.to(torch::kFloat64).pow(2).sum().item<double>(); };
+    engine::RoundingProblem p;
+    p.w = w;
+    p.lo = torch::floor(w / step) * step;
+    p.hi = torch::ceil(w / step) * step;
+    p.rtn = torch::where(w - p.lo <= p.hi - w, p.lo, p.hi);
+    p.scale = step.expand_as(w).contiguous();
+    p.sub.u = u;
+    p.sub.v = v;
+    p.rtn_subspace2 = squares(torch::matmul(torch::matmul(u.t(), p.rtn - w), v));
+    p.rtn_full2 = squares(p.rtn - w);
+    return p;
 }
 
 }  // namespace ctq::test

@@ -22,22 +22,12 @@ namespace {
 
 double sum_squares(const torch::Tensor& t) { return t.to(torch::kFloat64).pow(2).sum().item<double>(); }
 
-torch::Tensor orthonormal(int64_t rows, int64_t k) { return std::get<0>(torch::linalg_qr(torch::randn({rows, k}))); }
-
-// A problem on a uniform grid with one step per row (INT8 per row: step = amax / 127), RTN
-// ties to lo, and a random orthonormal k-dimensional subspace on each side.
+// A problem on a uniform grid with one step per row, RTN ties to lo, and a random orthonormal
+// k-dimensional subspace on each side.
 RoundingProblem tiny_problem(const torch::Tensor& w, const torch::Tensor& step, int64_t k) {
-    RoundingProblem p;
-    p.w = w;
-    p.lo = torch::floor(w / step) * step;
-    p.hi = torch::ceil(w / step) * step;
-    p.rtn = torch::where(w - p.lo <= p.hi - w, p.lo, p.hi);
-    p.scale = step.expand_as(w).contiguous();
-    p.sub.u = orthonormal(w.size(0), k);
-    p.sub.v = orthonormal(w.size(1), k);
-    p.rtn_subspace2 = sum_squares(torch::matmul(torch::matmul(p.sub.u.t(), p.rtn - w), p.sub.v));
-    p.rtn_full2 = sum_squares(p.rtn - w);
-    return p;
+    const auto u = test::orthonormal(w.size(0), k);  // u first: the random draws keep their order
+    const auto v = test::orthonormal(w.size(1), k);
+    return test::grid_problem(w, step, u, v);
 }
 
 RoundingProblem int8_row_problem(int64_t rows, int64_t cols, int64_t k) {

@@ -28,9 +28,11 @@
 // halved whenever a round gains less than 0.03 % of the current subspace error^2 although its
 // scores promised little more (a batch that fell short of its promise only shrinks the batch),
 // down to full_error_weight. A flip is never taken if it would push ||E|| past max_full_ratio x
-// ||E_rtn||; once that budget binds, w becomes its price: raised x1.5 when a batch does not
-// fit (so flips that spent the budget badly are undone for better ones), lowered again when
-// the search stalls with budget left, at most 24 times. ||E||^2 and G (from P) are recomputed
+// ||E_rtn||; once that budget binds, w becomes its price: raised x1.25 when a batch does not
+// fit or the search stalls with the budget spent (so flips that spent the budget badly are
+// undone for better ones), lowered when it stalls with budget left; the step shrinks each time
+// the price turns, and the price moves at most 12 times after the budget first binds. The best
+// state seen before a raise is kept if the end is worse. ||E||^2 and G (from P) are recomputed
 // every 8 rounds and P from scratch every 64, so float drift cannot accumulate. The search
 // ends at a local optimum of single flips at the final weight, after 4 rounds without an
 // accepted batch, or after max_rounds. Deterministic: no randomness; for the same input,
@@ -80,10 +82,12 @@ constexpr int64_t kRefreshEvery = 8;  // rounds between exact recomputations of 
 constexpr int64_t kProjectEvery = 64;
 constexpr double kAnnealStart = 64;   // first weight = 64 x full_error_weight ...
 constexpr double kAnnealFactor = 2;   // ... halved each time the search stalls:
-constexpr double kTightenFactor = 1.5; // weight x 1.5 whenever the full-error budget binds
+constexpr double kPriceStep = 1.25;    // price x 1.25 whenever the full-error budget binds ...
+constexpr double kMinPriceStep = 1.02; // ... the step's square root each time the price turns
+constexpr double kKickGain = 0.01;     // a kick must have gained 1 % of the subspace error^2
 constexpr double kStallGain = 3e-4;    // a round gains < 0.03 % of the current subspace error^2
 constexpr int kMaxIdleRounds = 4;      // rounds in a row without an accepted batch
-constexpr int kMaxAdjustments = 24;    // price changes once the budget has bound
+constexpr int kMaxAdjustments = 12;    // price changes once the budget has bound
 constexpr double kBudgetSlack = 2e-4;  // "budget spent": within 0.02 % of ||E||^2
 constexpr int64_t kStartBatchDivisor = 4096;  // first batch: numel / 4096 flips ...
 constexpr int64_t kBatchGrowth = 2;           // ... x2 while gains come as predicted
@@ -207,11 +211,12 @@ public:
 
     double weight() const { return objective_.weight; }
     double subspace_ratio() const { return std::sqrt(p2_ * objective_.inv_l0); }
-    // On alt: a nonzero move whose sign is not that of alt - base (masks only: a layer-sized F32
-    // temporary here was the CPU's peak).
-    torch::Tensor values() const {
-        const auto on_alt = s_.delta.gt(0).logical_xor_(s_.alt.gt(s_.base)).logical_and_(s_.delta.ne(0));
-        return torch::where(on_alt, s_.alt, s_.base).view_as(p_.w);
+    // The end state, or the best one remembered if that was better.
+    torch::Tensor values() {
+        ms_.end_objective = floor_objective();
+        remember_if_best();
+        ms_.objective = best_j_;
+        return torch::where(best_on_alt_, s_.alt, s_.base).view_as(p_.w);
     }
 
 private:
@@ -236,6 +241,42 @@ private:
     double f2_ = 0, p2_ = 0, j_ = 0;  // ||E||^2, ||P||^2 (the host's copies) and the objective
     bool budget_bound_ = false;
     int idle_rounds_ = 0, adjustments_ = 0;
+    double price_step_ = kPriceStep;
+    int last_price_move_ = 0;  // +1 raised, -1 lowered, 0 never moved
+    // A raised price undoes flips, and the state can swing with the price between two levels to
+    // the end (one layer went 0.63x -> 0.69x -> 0.63x of RTN's subspace error a dozen times and
+    // stopped on 0.69x). So before each raise the state is remembered if it is the best so far
+    // under the user's trade-off (the floor weight), as the elements on alt (one byte each).
+    double best_j_ = std::numeric_limits<double>::infinity(), kicked_j_ = best_j_;
+    torch::Tensor best_on_alt_;
+
+    double floor_objective() const { return p2_ * objective_.inv_l0 + f2_ * objective_.inv_f0 * floor_weight_; }
+
+    // On alt: a nonzero move whose sign is not that of alt - base (masks only: a layer-sized F32
+    // temporary here was the CPU's peak).
+    torch::Tensor on_alt() const {
+        return s_.delta.gt(0).logical_xor_(s_.alt.gt(s_.base)).logical_and_(s_.delta.ne(0));
+    }
+
+    void remember_if_best() {
+        const double j = floor_objective();
+        if (!(j < best_j_)) return;
+        best_j_ = j;
+        best_on_alt_ = on_alt();
+    }
+
+    // A dual ascent on the weight: its step is square-rooted each time the price turns, so that
+    // it settles between the levels it would swing across instead of cycling.
+    void move_price(int direction) {
+        if (last_price_move_ != 0 && direction != last_price_move_)
+            price_step_ = std::max(kMinPriceStep, std::sqrt(price_step_));
+        last_price_move_ = direction;
+        if (direction > 0) remember_if_best();
+        objective_.weight = direction > 0 ? objective_.weight * price_step_ : objective_.weight / price_step_;
+        ++adjustments_;
+        ++ms_.anneals;
+        j_ = objective_(p2_, f2_);
+    }
 
     // score = d^2 ||u_i||^2 ||v_j||^2 / L0 + w d (2 e + d) / F0 + 2 d G / L0, computed on the fly
     // from the state by one fused pass (engine/flip_scores.hpp).
@@ -308,16 +349,33 @@ private:
 
     // Converged at this weight: relax it toward the floor (cheap flips first), or stop.
     bool anneal() {
-        if (budget_bound_) {  // budget left over: lower the price again, a bounded number of times
-            if (++adjustments_ > kMaxAdjustments || f2_ > budget_ * (1 - kBudgetSlack)) return false;
-            objective_.weight /= kTightenFactor;
-        } else if (objective_.weight <= floor_weight_) {
+        if (budget_bound_) return reprice_at_budget();
+        if (objective_.weight <= floor_weight_) {
             return false;
         } else {
             objective_.weight = std::max(floor_weight_, objective_.weight / kAnnealFactor);
         }
         ++ms_.anneals;
         j_ = objective_(p2_, f2_);
+        return true;
+    }
+
+    // Converged with the budget binding, a bounded number of times. With budget left the price
+    // falls so that more flips fit. With it spent the price rises (a kick): flips that spent the
+    // budget badly are undone and better ones take their place. On the bench model's FP8 layers
+    // such exchanges took a search stopped at 0.645x of RTN's subspace error to 0.564x (CPU); a
+    // kick must have gained kKickGain since the last one for another to follow.
+    bool reprice_at_budget() {
+        if (adjustments_ >= kMaxAdjustments) return false;
+        if (f2_ <= budget_ * (1 - kBudgetSlack)) {
+            move_price(-1);
+            return true;
+        }
+        remember_if_best();
+        if (!(best_j_ < kicked_j_ - kKickGain * p2_ * objective_.inv_l0)) return false;
+        kicked_j_ = best_j_;
+        ++ms_.kicks;
+        move_price(+1);
         return true;
     }
 
@@ -380,10 +438,7 @@ private:
     // undone in favour of better ones (a dual ascent on the weight), and stop annealing down.
     void tighten() {
         budget_bound_ = true;
-        ++adjustments_;
-        ++ms_.anneals;
-        objective_.weight *= kTightenFactor;
-        j_ = objective_(p2_, f2_);
+        move_price(+1);
     }
 };
 

@@ -158,10 +158,12 @@ void judge(engine::DeviceGrid& grid, const RoundingProblem& p, const torch::Tens
 std::string describe(const engine::MethodStats& ms, const LearnedStats& st, bool grid_on_device) {
     char buf[400];
     std::snprintf(buf, sizeof buf,
-                  "rounds %lld accepted %lld retries %lld refreshes %lld anneals %lld flips %lld weight %.3g | "
+                  "rounds %lld accepted %lld retries %lld refreshes %lld anneals %lld kicks %lld flips %lld "
+                  "weight %.3g%s | "
                   "gemm %.3f select %.3f update %.3f | sub %.4f full %.5f changed %lld%s | grid on %s",
                   (long long)ms.rounds, (long long)ms.accepted, (long long)ms.retries, (long long)ms.refreshes,
-                  (long long)ms.anneals, (long long)ms.flips, ms.final_weight, ms.gemm_seconds,
+                  (long long)ms.anneals, (long long)ms.kicks, (long long)ms.flips, ms.final_weight,
+                  ms.objective < ms.end_objective ? " (best state kept)" : "", ms.gemm_seconds,
                   ms.select_seconds, ms.update_seconds,
                   st.rtn_subspace > 0 ? st.subspace / st.rtn_subspace : 1.0,
                   st.rtn_full > 0 ? st.full / st.rtn_full : 1.0, (long long)st.changed,

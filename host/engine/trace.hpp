@@ -22,6 +22,10 @@ struct MethodStats {
     int64_t anneals = 0;    // weight changes: annealing down and price moves
     int64_t flips = 0;      // flips applied (an element may flip more than once)
     double final_weight = 0;
+    int64_t kicks = 0;  // price raised because the search stalled with the budget spent
+    // The objective under the user's trade-off (full_error_weight) of the state the search ended
+    // in, and of the one it returned (the best it remembered, when that was better).
+    double end_objective = 0, objective = 0;
     // Seconds per part of a search round, measured only while tracing.
     double gemm_seconds = 0, select_seconds = 0, update_seconds = 0;
 };
