@@ -160,11 +160,12 @@ struct BatchPrefix {
     }
 };
 
-// The batch a round tries: the best flips of the pool, best first (past `found` in the pool they
-// are placeholders that name element 0).
+// The batch a round tries: the best flips of the pool, best first (past the pool's `found` they
+// are placeholders that name element 0). The pool keeps its count and room, not its indices:
+// found beyond slots means the ranking missed candidates.
 struct RankedBatch {
-    torch::Tensor scores, order, found;
-    int64_t slots = 0;  // the pool's room: found beyond it means the ranking missed candidates
+    torch::Tensor scores, order;
+    FlipPool pool;
 };
 
 class Search {
@@ -195,8 +196,8 @@ public:
         for (int64_t room = 0;;) {  // a pool that overflowed is selected again with room for all
             const auto batch = most_improving(budget_left, room);
             const auto [d_all, df_all] = gather_moves(batch.order, s_.delta, s_.e);
-            const BatchPrefix prefix(df_all, batch.scores, batch.found, f2_, budget_);
-            if (prefix.found > batch.slots) {
+            const BatchPrefix prefix(df_all, batch.scores, batch.pool.found, f2_, budget_);
+            if (prefix.found > batch.pool.slots) {
                 room = prefix.found;
                 continue;
             }
@@ -310,7 +311,8 @@ private:
         }
         const auto keys = std::get<0>(flip_rank_keys(t, pool.idx, pool.found).sort());
         const auto best = flip_rank_key_index(keys.narrow(0, 0, std::min(want, keys.numel())));
-        return {flip_scores_at(t, best), best, pool.found, pool.slots};
+        pool.idx = torch::Tensor();  // ranked: the indices are in `best` now
+        return {flip_scores_at(t, best), best, std::move(pool)};
     }
 
     // G = U_k P V_k^T, the cheaper association first (the k x k factor meets the shorter side).
