@@ -116,6 +116,9 @@ inline std::filesystem::path plugin_file(const char* name) {
     return std::filesystem::path(CTQ_BINARY_DIR) / "bin" / "plugins" / name;
 }
 
+// Sum of squares in one FP64 reduction, independent of the engine's chunked engine::sum_squares.
+inline double sum_squares64(const torch::Tensor& t) { return t.to(torch::kFloat64).pow(2).sum().item<double>(); }
+
 inline torch::Tensor orthonormal(int64_t rows, int64_t k) {
     return std::get<0>(torch::linalg_qr(torch::randn({rows, k})));
 }
@@ -124,7 +127,6 @@ inline torch::Tensor orthonormal(int64_t rows, int64_t k) {
 // RTN ties to lo, in the subspace spanned by the columns of u and v.
 inline engine::RoundingProblem grid_problem(const torch::Tensor& w, const torch::Tensor& step,
                                             const torch::Tensor& u, const torch::Tensor& v) {
-    const auto squares = [](const torch::Tensor& t) { return t.to(torch::kFloat64).pow(2).sum().item<double>(); };
     engine::RoundingProblem p;
     p.w = w;
     p.lo = torch::floor(w / step) * step;
@@ -133,8 +135,8 @@ inline engine::RoundingProblem grid_problem(const torch::Tensor& w, const torch:
     p.scale = step.expand_as(w).contiguous();
     p.sub.u = u;
     p.sub.v = v;
-    p.rtn_subspace2 = squares(torch::matmul(torch::matmul(u.t(), p.rtn - w), v));
-    p.rtn_full2 = squares(p.rtn - w);
+    p.rtn_subspace2 = sum_squares64(torch::matmul(torch::matmul(u.t(), p.rtn - w), v));
+    p.rtn_full2 = sum_squares64(p.rtn - w);
     return p;
 }
 

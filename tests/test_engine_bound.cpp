@@ -20,8 +20,6 @@ using engine::RoundingProblem;
 
 namespace {
 
-double sum_squares(const torch::Tensor& t) { return t.to(torch::kFloat64).pow(2).sum().item<double>(); }
-
 // A problem on a uniform grid with one step per row, RTN ties to lo, and a random orthonormal
 // k-dimensional subspace on each side.
 RoundingProblem tiny_problem(const torch::Tensor& w, const torch::Tensor& step, int64_t k) {

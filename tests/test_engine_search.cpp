@@ -131,8 +131,8 @@ TEST_CASE("search returns the best state it saw; it kicks where the budget binds
             const auto values = engine::flip_search(p, engine::rtn_neighbours(p), o, {}, &ms);
             const auto e = (values - p.w).to(torch::kFloat64);
             const auto u64 = p.sub.u.to(torch::kFloat64), v64 = p.sub.v.to(torch::kFloat64);
-            const double sub2 = torch::matmul(torch::matmul(u64.t(), e), v64).pow(2).sum().item<double>();
-            const double full2 = e.pow(2).sum().item<double>();
+            const double sub2 = test::sum_squares64(torch::matmul(torch::matmul(u64.t(), e), v64));
+            const double full2 = test::sum_squares64(e);
             const double objective = sub2 / p.rtn_subspace2 + o.full_error_weight * full2 / p.rtn_full2;
             INFO("seed " << seed << " k " << k << ": subspace " << std::sqrt(sub2 / p.rtn_subspace2) << "x, kicks "
                          << ms.kicks << ", objective " << ms.objective << " (end " << ms.end_objective << ")");
