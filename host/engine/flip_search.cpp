@@ -17,7 +17,8 @@
 // moved with the flips (by the rank-B product while that is cheaper than its two GEMMs); a round
 // computes every score from G, d and E in one fused pass (engine/flip_scores.hpp).
 // Flips in one batch interact (through u_i.u_i' v_j.v_j', strongly when they share a row or an
-// outlier column), so a batch is accepted only if the exact new objective fell, else its
+// outlier column), so no row or column may take more than twice its even share of a batch
+// (engine/batch_spread.hpp), and a batch is accepted only if the exact new objective fell, else its
 // prefix is retried shorter with the same scores; the batch size doubles while the realised
 // gain tracks the predicted one and halves when it falls far short. Elements already moved
 // can move back.
@@ -37,10 +38,13 @@
 // ends at a local optimum of single flips at the final weight, after 4 rounds without an
 // accepted batch, or after max_rounds. Deterministic: no randomness; for the same input,
 // thread count and device the same flips are taken (the seed only enters through the SVD).
+#include "engine/batch_spread.hpp"
 #include "engine/flip_moves.hpp"
 #include "engine/flip_scores.hpp"
 #include "engine/problem.hpp"
 #include "engine/torch_stream.hpp"
+
+#include <ctq/kernels/flip_score.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -92,6 +96,11 @@ constexpr double kBudgetSlack = 2e-4;  // "budget spent": within 0.02 % of ||E||
 constexpr int64_t kStartBatchDivisor = 4096;  // first batch: numel / 4096 flips ...
 constexpr int64_t kBatchGrowth = 2;           // ... x2 while gains come as predicted
 constexpr int64_t kExactSelect = int64_t(1) << 20;  // exact top-k up to 1M scores
+// A row or column may hold at most max(2, 2 x its even share) of a batch's flips
+// (engine/batch_spread.hpp says why), so the batch is ranked from a pool of ~4 batches.
+constexpr int64_t kLineShare = 2;
+constexpr int64_t kMinLineCap = 2;
+constexpr int64_t kPoolBatches = 4;
 
 // On CUDA a GEMM dimension not a multiple of 8 (k = 614 on a 3072-wide layer, any batch size)
 // sends cuBLAS to its unaligned kernels (align1 SIMT for F32, align2 for BF16). Zero rows or
@@ -131,7 +140,7 @@ struct Objective {
 
 // The ranked batch's running sums on the host, from one copy: a retried prefix then needs no
 // reduction on the device, and the budget's prefix no scan there either. The same copy brings the
-// pool's count, so that selecting the batch never waited for the device.
+// pool's count (selecting the batch waits for the device only where the spread's masks are read).
 struct BatchPrefix {
     std::vector<double> full_change;  // ||E||^2's change if the first i+1 flips are taken
     std::vector<double> score;        // their summed scores (the predicted change of the objective)
@@ -160,9 +169,9 @@ struct BatchPrefix {
     }
 };
 
-// The batch a round tries: the best flips of the pool, best first (past the pool's `found` they
-// are placeholders that name element 0). The pool keeps its count and room, not its indices:
-// found beyond slots means the ranking missed candidates.
+// The batch a round tries: the best flips of the pool after the spread, best first, candidates
+// only. The pool keeps its count and room, not its indices: found beyond slots means the ranking
+// missed candidates.
 struct RankedBatch {
     torch::Tensor scores, order;
     FlipPool pool;
@@ -286,12 +295,14 @@ private:
                 objective_.inv_f0 * objective_.weight};
     }
 
-    // The min(batch, #improving) most improving flips (score < 0) among those whose full-error
-    // change fits in what is left of the budget, best first: scores and flat indices. Beyond
-    // kExactSelect elements a full top-k costs more than the rest of a round, so a threshold is
-    // read off a sample of 1 in stride elements (its k-th smallest score, set to pass ~1.25
-    // batches) and only the elements under it are ranked. Deterministic: the sample, and a pool
-    // ranked by keys (score, then index) whatever order top-k or the select's atomics left it in.
+    // At most `batch` of the most improving flips (score < 0) among those whose full-error change
+    // fits in what is left of the budget, best first and spread over the rows and columns: scores
+    // and flat indices. They come from a pool of ~kPoolBatches batches, so that the spread still
+    // fills a batch. Beyond kExactSelect elements a full top-k costs more than the rest of a
+    // round, so a threshold is read off a sample of 1 in stride elements (its k-th smallest score,
+    // set to pass ~3 batches) and only the elements under it are ranked. Deterministic: the
+    // sample, the spread's stable sorts, and a pool ranked by keys (score, then index) whatever
+    // order top-k or the select's atomics left it in.
     RankedBatch most_improving(float budget_left, int64_t room) const {
         const auto t = terms();
         const int64_t n = s_.delta.numel(), want = std::min(batch_, n);
@@ -299,18 +310,21 @@ private:
         if (n <= kExactSelect) {
             const auto score = flip_scores(t, 1, budget_left);
             // Ascending, so the improving ones (score < 0) come first, ties in whatever order.
-            auto [values, order] = torch::topk(score, want, 0, /*largest=*/false);
-            pool = {order, values.lt(0).sum(), want};
+            const int64_t take = std::min(n, want * kPoolBatches);
+            auto [values, order] = torch::topk(score, take, 0, /*largest=*/false);
+            pool = {order, values.lt(0).sum(), take};
         } else {
             const int64_t stride = n / kExactSelect;
             const auto sample = flip_scores(t, stride, budget_left);
-            const int64_t rank = std::min<int64_t>(sample.numel(), (want * 5 / 4) / stride + 16);
+            const int64_t rank = std::min<int64_t>(sample.numel(), want * (kPoolBatches - 1) / stride + 16);
             // Below zero, so that score <= cut also says "improving".
             const auto cut = kth_smallest(sample, rank).clamp_max(-std::numeric_limits<float>::min());
-            pool = flip_select(t, cut, budget_left, std::max(room, want * 3 / 2 + 1024));
+            pool = flip_select(t, cut, budget_left, std::max(room, want * kPoolBatches + 1024));
         }
         const auto keys = std::get<0>(flip_rank_keys(t, pool.idx, pool.found).sort());
-        const auto best = flip_rank_key_index(keys.narrow(0, 0, std::min(want, keys.numel())));
+        const auto ranked = flip_rank_key_index(keys.masked_select(keys.lt(kern::kFlipRankNone)));
+        const auto line_cap = [want](int64_t lines) { return std::max(kMinLineCap, kLineShare * want / lines); };
+        const auto best = spread_over_lines(ranked, n_, line_cap(p_.w.size(0)), line_cap(n_), want);
         pool.idx = torch::Tensor();  // ranked: the indices are in `best` now
         return {flip_scores_at(t, best), best, std::move(pool)};
     }
