@@ -24,7 +24,7 @@ std::vector<int64_t> rank_by_loop(const std::vector<int64_t>& line) {
     return rank;
 }
 
-// Distinct flat indices of a rows x cols layer, a quarter of them in two crowded columns and one
+// Distinct flat indices of a rows x cols layer, about a third of them in two crowded columns and one
 // crowded row, in a random order (as a ranking leaves them).
 torch::Tensor crowded_ranking(uint64_t seed, int64_t rows, int64_t cols) {
     torch::manual_seed(seed);
