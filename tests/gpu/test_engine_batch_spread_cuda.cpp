@@ -1,6 +1,7 @@
 // GPU machine only: the batch spread (engine/batch_spread.hpp) on CUDA keeps the same flips in the
-// same order as on the CPU, so that the search's batches do not depend on the device: a batch of
-// 600k ranked flips over a 3072x12288 layer (the bench model's widest), with crowded columns.
+// same order as on the CPU, so that the search's batches do not depend on the device: a ranking of
+// ~500k flips over a 3072x12288 layer (the bench model's widest), one column of it whole, kept to
+// batches of 400k and 600k.
 #include "engine/batch_spread.hpp"
 
 #include <doctest/doctest.h>
